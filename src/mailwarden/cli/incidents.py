@@ -1,0 +1,67 @@
+"""``mailwarden incidents``: list and show incidents."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.engine.incident import iso
+from mailwarden.store.store import Store
+
+app = typer.Typer(help="Incidents opened by the guards.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_incidents(
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+    lang: LangOpt = "en",
+    status: Annotated[str | None, typer.Option(help="Only this status (open, closed).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+) -> None:
+    """List incidents, newest first."""
+    cfg = settings(config, data_dir)
+    rows = Store(cfg.store_url).incidents(limit, status)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("インシデントはありません" if lang == "ja" else "no incidents")
+        return
+    for row in rows:
+        title = row["title_ja"] if lang == "ja" else row["title_en"]
+        typer.echo(f"{row['id']}  {row['opened_at']}  {row['status']:<6} "
+                   f"{row['severity']:<6} {row['account']}  {title}")
+
+
+@app.command("show")
+def show_incident(
+    incident_id: Annotated[str, typer.Argument(help="The incident id (INC-...).")],
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+    lang: LangOpt = "en",
+) -> None:
+    """Show one incident: reasons, evidence and timeline."""
+    cfg = settings(config, data_dir)
+    row = Store(cfg.store_url).incident(incident_id)
+    if row is None:
+        typer.echo(f"mailwarden: no incident {incident_id!r}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(row, ensure_ascii=False, indent=2))
+        return
+    key = "ja" if lang == "ja" else "en"
+    typer.echo(f"{row['id']}  {row['status']}  {row['severity']}  score {row['score']}")
+    typer.echo(row[f"title_{key}"])
+    typer.echo(f"account: {row['account']}   opened: {row['opened_at']}")
+    typer.echo("reasons:" if key == "en" else "理由:")
+    for reason in row["reasons"]:
+        typer.echo(f"  [{reason['signal']} +{reason['weight']}] {reason[key]}")
+    typer.echo("evidence:")
+    typer.echo("  " + json.dumps(row["evidence"], ensure_ascii=False))
+    typer.echo("timeline:")
+    for event in row["timeline"]:
+        rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
+        typer.echo(f"  {iso(event['time'])}  {event['kind']}  {json.dumps(rest, ensure_ascii=False)}")

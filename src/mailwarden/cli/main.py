@@ -1,0 +1,15 @@
+"""The ``mailwarden`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from mailwarden.cli import accounts, config_cmd, incidents
+from mailwarden.cli.serve import serve_command
+
+app = typer.Typer(help="Mailwarden: stop a hijacked mailbox in seconds, lose no mail.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.command("serve")(serve_command)
+app.add_typer(incidents.app, name="incidents")
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(config_cmd.app, name="config")

@@ -1,0 +1,208 @@
+"""The outbound engine: signals → score → verdict, and the account's state. Pure: the clock
+is the event's own timestamp, so live traffic, replay and import decide alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailwarden import i18n
+from mailwarden.config import Config
+from mailwarden.engine.baseline import Pending
+from mailwarden.engine.geo import Geo
+from mailwarden.engine.incident import Incident, incident_id, iso
+from mailwarden.engine.signals import OUTBOUND, Context, Reason, Signal
+from mailwarden.engine.signals.rate import CHECKS, peak_key
+from mailwarden.engine.signals.recipients import PEAK_KEY
+from mailwarden.engine.state import MAX_PENDING, AccountState, States
+from mailwarden.engine.windows import Totals
+from mailwarden.events import Submission
+
+SETTLE_SECONDS = 86400.0
+MAX_RECIPIENTS_LEARNED = 200
+
+
+@dataclass
+class Verdict:
+    """The decision on one message."""
+
+    hold: bool
+    score: float = 0.0
+    reasons: list[Reason] = field(default_factory=list)
+    incident: Incident | None = None
+    quarantined: bool = False
+
+
+ALLOW = Verdict(hold=False)
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower().rstrip(".")
+
+
+class Engine:
+    """Decides messages and keeps account state through the ``States`` interface."""
+
+    def __init__(self, cfg: Config, states: States, geo: Geo | None = None,
+                 signals: Sequence[Signal] = OUTBOUND, settle: float = SETTLE_SECONDS) -> None:
+        self.cfg = cfg
+        self.states = states
+        home = cfg.organization.home_countries[0] if cfg.organization.home_countries else ""
+        self.geo = geo or Geo(cfg.organization.internal_networks, home)
+        self.signals = list(signals)
+        self.settle = settle
+        self.domains = frozenset(cfg.organization.domains)
+        self.exempt_accounts = frozenset(a.lower() for a in cfg.outbound.exempt_accounts)
+        self.exempt_senders = frozenset(s.lower() for s in cfg.outbound.exempt_senders)
+        self._hours: dict[int, tuple[int, int]] = {}
+
+    # -- facts --------------------------------------------------------------------------
+    def internal(self, address: str) -> bool:
+        domain = domain_of(address)
+        return any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+    def exempt(self, sub: Submission) -> bool:
+        sender = sub.sender.lower()
+        return (sub.account.lower() in self.exempt_accounts or sender in self.exempt_senders
+                or ("@" + domain_of(sender)) in self.exempt_senders)
+
+    def hours(self, t: float) -> tuple[int, int]:
+        """(hour of week 0..167 with Monday 00h = 0, hour of day) in the organisation's zone."""
+        key = int(t // 3600)
+        found = self._hours.get(key)
+        if found is None:
+            local = datetime.fromtimestamp(t, self.cfg.tz)
+            found = (local.weekday() * 24 + local.hour, local.hour)
+            if len(self._hours) > 10000:
+                self._hours.clear()
+            self._hours[key] = found
+        return found
+
+    def _context(self, sub: Submission, state: AccountState) -> Context:
+        rcpts = tuple(r.lower() for r in sub.recipients)
+        external = tuple(r for r in rcpts if not self.internal(r))
+        ext_count = len(external) + max(0, sub.recipient_count - len(rcpts)) * bool(external)
+        domains = frozenset(domain_of(r) for r in external)
+        totals: dict[str, Totals] = {}
+        for name, window in state.windows.by_name.items():
+            t = window.totals(sub.time)
+            new_domains = sum(1 for d in domains if window.domains.get(d, -1e18)
+                              < sub.time - window.span)
+            totals[name] = Totals(t.messages + 1, t.recipients + sub.size,
+                                  t.external + ext_count, t.domains + new_domains)
+        how, hod = self.hours(sub.time)
+        warm = state.baseline.warm(self.cfg.baseline.warm_messages, self.cfg.baseline.warm_days)
+        return Context(sub, state, self.cfg, self.geo.lookup(sub.client_address), totals,
+                       external, how, hod, warm)
+
+    # -- decisions ----------------------------------------------------------------------
+    def check(self, sub: Submission) -> Verdict:
+        """Decide a message (at RCPT time: its recipients so far). Learns nothing."""
+        if not sub.account or self.exempt(sub):
+            return ALLOW
+        state = self.states.get(sub.account)
+        self._settle(state, sub.time)
+        if state.quarantined:
+            reason = Reason("quarantined", 0.0,
+                            *(i18n.render("quarantined", lang, since=iso(state.quarantine_since),
+                                          incident=state.quarantine_incident)
+                              for lang in ("en", "ja")),
+                            {"incident": state.quarantine_incident})
+            return Verdict(True, 0.0, [reason], quarantined=True)
+        ctx = self._context(sub, state)
+        reasons = [r for s in self.signals if (r := s.evaluate(ctx)) is not None]
+        score = sum(r.weight for r in reasons)
+        if score < self.cfg.outbound.hold_threshold:
+            return Verdict(False, score, reasons)
+        incident = self._open(ctx, score, reasons)
+        if self.cfg.outbound.quarantine and self.cfg.outbound.mode != "warn":
+            state.quarantined = True
+            state.quarantine_since = sub.time
+            state.quarantine_incident = incident.id
+            self.states.changed(state)
+        return Verdict(True, score, reasons, incident)
+
+    def _open(self, ctx: Context, score: float, reasons: list[Reason]) -> Incident:
+        sub, facts = ctx.sub, ctx.facts
+        evidence = {
+            "message": {"time": iso(sub.time), "sender": sub.sender, "queue_id": sub.queue_id,
+                        "instance": sub.instance, "recipients": list(sub.recipients[:50]),
+                        "recipient_count": sub.size},
+            "client": {"address": facts.address, "country": facts.country, "asn": facts.asn,
+                       "network": facts.network},
+            "windows": {n: _totals(t) for n, t in ctx.totals.items()},
+            "baseline": {"warm": ctx.warm, "messages": ctx.state.baseline.messages,
+                         "countries": sorted(ctx.state.baseline.countries)},
+        }
+        severity = "high" if any(r.signal == "foreign_country" for r in reasons) else "medium"
+        return Incident(incident_id(sub.account, sub.time), sub.time, sub.account,
+                        "outbound_anomaly", severity, score, reasons, evidence)
+
+    def commit(self, sub: Submission, held: bool) -> None:
+        """Count a message that was accepted (or held) into the windows; learn it later."""
+        if not sub.account:
+            return
+        state = self.states.get(sub.account)
+        self._settle(state, sub.time)
+        rcpts = tuple(r.lower() for r in sub.recipients)
+        external = [r for r in rcpts if not self.internal(r)]
+        ext_count = len(external) + max(0, sub.recipient_count - len(rcpts)) * bool(external)
+        state.windows.add(sub.time, sub.size, ext_count,
+                          frozenset(domain_of(r) for r in external))
+        if not held:
+            self._remember(state, sub, rcpts)
+        self.states.changed(state)
+
+    def _remember(self, state: AccountState, sub: Submission, rcpts: tuple[str, ...]) -> None:
+        peaks = {PEAK_KEY: sub.size}
+        totals = state.windows.totals(sub.time)
+        for window, attr, _metric, _floor in CHECKS:
+            peaks[peak_key(window, attr)] = getattr(totals[window], attr)
+        facts = self.geo.lookup(sub.client_address)
+        how, hod = self.hours(sub.time)
+        state.pending.append(Pending(sub.time, sub.sender.lower(), facts.network, facts.asn,
+                                     facts.country, how, hod,
+                                     rcpts[:MAX_RECIPIENTS_LEARNED], peaks))
+        if len(state.pending) > MAX_PENDING:
+            self._learn(state, state.pending.pop(0))
+
+    def _learn(self, state: AccountState, p: Pending) -> None:
+        b = self.cfg.baseline
+        state.baseline.learn(p, half_life=b.peak_half_life_days * 86400, cap=b.max_addresses,
+                             max_correspondents=b.max_correspondents)
+
+    def _settle(self, state: AccountState, now: float) -> None:
+        horizon = now - self.settle
+        pending = state.pending
+        if not pending or pending[0].time > horizon:
+            return
+        n = 0
+        while n < len(pending) and pending[n].time <= horizon:
+            self._learn(state, pending[n])
+            n += 1
+        del pending[:n]
+        self.states.changed(state)
+
+    def learn(self, sub: Submission) -> None:
+        """Learning only (``logs import``): count and remember without deciding."""
+        self.commit(sub, held=False)
+
+    def settle_all(self, now: float) -> None:
+        """Learn every pending message older than the settle period, for all accounts."""
+        for state in self.states:
+            self._settle(state, now)
+
+    def release(self, account: str) -> bool:
+        """Lift an account's quarantine; True when it was quarantined."""
+        state = self.states.get(account)
+        was = state.quarantined
+        state.quarantined = False
+        state.quarantine_incident = ""
+        self.states.changed(state)
+        return was
+
+
+def _totals(t: Totals) -> dict[str, int]:
+    return {"messages": t.messages, "recipients": t.recipients, "external": t.external,
+            "domains": t.domains}

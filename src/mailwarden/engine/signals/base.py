@@ -1,0 +1,67 @@
+"""What every outbound signal sees and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mailwarden import i18n
+from mailwarden.config import Config
+from mailwarden.engine.geo import IpFacts
+from mailwarden.engine.state import AccountState
+from mailwarden.engine.windows import Totals
+from mailwarden.events import Submission
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One signal's contribution to a verdict, explained."""
+
+    signal: str
+    weight: float
+    en: str
+    ja: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signal": self.signal, "weight": round(self.weight, 3), "en": self.en,
+                "ja": self.ja, "evidence": self.evidence}
+
+
+@dataclass(slots=True)
+class Context:
+    """A message being decided, with the facts signals need, computed once."""
+
+    sub: Submission
+    state: AccountState
+    cfg: Config
+    facts: IpFacts
+    totals: dict[str, Totals]
+    external: tuple[str, ...]
+    hour_of_week: int
+    hour_of_day: int
+    warm: bool
+
+    def peak(self, key: str) -> float:
+        half_life = self.cfg.baseline.peak_half_life_days * 86400
+        return self.state.baseline.peak(key, self.sub.time, half_life)
+
+    def limit(self, key: str, floor: int) -> int:
+        """The larger of the cold-start floor and the account's learned peak times the factor."""
+        return max(floor, int(self.peak(key) * self.cfg.baseline.limit_factor))
+
+    def reason(self, name: str, fraction: float = 1.0, **evidence: Any) -> Reason | None:
+        weight = float(getattr(self.cfg.signals, name)) * fraction
+        if weight <= 0:
+            return None
+        return Reason(name, weight, i18n.render(name, "en", **evidence),
+                      i18n.render(name, "ja", **evidence), evidence)
+
+
+class Signal(Protocol):
+    """A detector: a name, a description and a pure function of the context."""
+
+    name: str
+    description: str
+
+    def evaluate(self, ctx: Context) -> Reason | None: ...

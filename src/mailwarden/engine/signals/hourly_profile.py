@@ -1,0 +1,24 @@
+"""This hour's volume against the account's usual volume for this hour of the week."""
+
+from __future__ import annotations
+
+from mailwarden.engine.signals.base import Context, Reason
+
+MIN_COUNT = 20
+FACTOR = 4.0
+
+
+class HourlyProfile:
+    name = "hourly_profile"
+    description = "Far more mail this hour than the account sends at this hour of the week"
+
+    def evaluate(self, ctx: Context) -> Reason | None:
+        if not ctx.warm:
+            return None
+        baseline = ctx.state.baseline
+        usual = baseline.hour_of_week[ctx.hour_of_week] / baseline.weeks()
+        count = ctx.totals["hour"].messages
+        peak = ctx.peak("hour.messages")
+        if count < MIN_COUNT or count <= FACTOR * usual or count <= peak:
+            return None
+        return ctx.reason(self.name, count=count, usual=round(usual, 1))

@@ -1,0 +1,116 @@
+"""Account state behind one small interface: windows, baseline, pending learning, quarantine.
+
+``MemoryStates`` keeps the most recently used accounts in memory and writes the others to the
+store (through the ``save``/``load`` callbacks), so a million accounts fit in bounded memory.
+A Redis implementation can later share the same interface between several MTAs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from mailwarden.engine.baseline import Baseline, Pending
+from mailwarden.engine.windows import Windows
+
+MAX_PENDING = 5000
+
+
+class AccountState:
+    """Everything the engine knows about one account."""
+
+    __slots__ = ("account", "baseline", "pending", "quarantine_incident", "quarantine_since",
+                 "quarantined", "windows")
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.windows = Windows()
+        self.baseline = Baseline()
+        self.pending: list[Pending] = []
+        self.quarantined = False
+        self.quarantine_since = 0.0
+        self.quarantine_incident = ""
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "windows": self.windows.to_dict(), "baseline": self.baseline.to_dict(),
+            "pending": [p.to_list() for p in self.pending],
+            "quarantine": [self.quarantined, self.quarantine_since, self.quarantine_incident],
+        }, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, account: str, text: str) -> AccountState:
+        state = cls(account)
+        try:
+            data: dict[str, Any] = json.loads(text)
+            state.windows.load(data.get("windows", {}))
+            state.baseline = Baseline.from_dict(data.get("baseline", {}))
+            state.pending = [Pending.from_list(p) for p in data.get("pending", [])]
+            q = data.get("quarantine", [False, 0.0, ""])
+            state.quarantined, state.quarantine_since = bool(q[0]), float(q[1])
+            state.quarantine_incident = str(q[2])
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return cls(account)  # a damaged record starts afresh rather than failing mail
+        return state
+
+
+class States(Protocol):
+    """Where the engine finds account state."""
+
+    def get(self, account: str) -> AccountState: ...
+
+    def changed(self, state: AccountState) -> None: ...
+
+    def __iter__(self) -> Iterator[AccountState]: ...
+
+
+class MemoryStates:
+    """An LRU of account states; evicted states go to ``save``, misses come from ``load``."""
+
+    def __init__(
+        self,
+        max_accounts: int = 200_000,
+        load: Callable[[str], str | None] | None = None,
+        save: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.max_accounts = max(1, max_accounts)
+        self._load = load
+        self._save = save
+        self._states: dict[str, AccountState] = {}
+        self.dirty: set[str] = set()
+
+    def get(self, account: str) -> AccountState:
+        state = self._states.pop(account, None)
+        if state is None:
+            text = self._load(account) if self._load else None
+            state = AccountState.from_json(account, text) if text else AccountState(account)
+            if len(self._states) >= self.max_accounts:
+                self._evict()
+        self._states[account] = state
+        return state
+
+    def _evict(self) -> None:
+        oldest = next(iter(self._states))
+        state = self._states.pop(oldest)
+        if self._save is not None:
+            self._save(oldest, state.to_json())
+        self.dirty.discard(oldest)
+
+    def changed(self, state: AccountState) -> None:
+        self.dirty.add(state.account)
+
+    def take_dirty(self) -> list[tuple[str, str]]:
+        """The states changed since the last call, serialised, for a write-behind flush."""
+        out = [(a, self._states[a].to_json()) for a in self.dirty if a in self._states]
+        self.dirty.clear()
+        return out
+
+    def peek(self, account: str) -> AccountState | None:
+        return self._states.get(account)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __iter__(self) -> Iterator[AccountState]:
+        return iter(list(self._states.values()))

@@ -1,0 +1,108 @@
+"""The long-running service: the policy server, the write-behind flusher, release polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from mailwarden.config import Config
+from mailwarden.engine.engine import Engine
+from mailwarden.engine.state import MemoryStates
+from mailwarden.guard import OutboundGuard
+from mailwarden.sources.postfix_policy import PolicyServer
+from mailwarden.store.store import Batch, Store
+
+log = logging.getLogger("mailwarden.service")
+
+
+def parse_listen(value: str, name: str) -> tuple[str, int] | None:
+    """``HOST:PORT``, ``[v6]:PORT`` or ``off``."""
+    if value.strip().lower() == "off":
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--{name}-listen: expected HOST:PORT or off, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class Runtime:
+    """Everything ``serve`` wires together; also used by tests and benchmarks in-process."""
+
+    def __init__(self, cfg: Config, store: Store | None = None) -> None:
+        self.cfg = cfg
+        self.store = store or Store(cfg.store_url)
+        self.evicted: dict[str, str] = {}
+        self.states = MemoryStates(cfg.store.max_accounts_in_memory, self._load, self._evict)
+        self.engine = Engine(cfg, self.states)
+        self.guard = OutboundGuard(cfg, self.engine)
+        self.last_flag = time.time()
+
+    def _load(self, account: str) -> str | None:
+        return self.evicted.pop(account, None) or self.store.load_state(account)
+
+    def _evict(self, account: str, data: str) -> None:
+        self.evicted[account] = data
+
+    def collect(self) -> Batch:
+        """Take what must be written (cheap; runs on the event loop)."""
+        batch = self.guard.take_batch()
+        batch.states = self.states.take_dirty()
+        batch.states += list(self.evicted.items())
+        return batch
+
+    def written(self, batch: Batch) -> None:
+        for account, _ in batch.states:
+            self.evicted.pop(account, None)
+
+    def poll_releases(self) -> None:
+        for flag in self.store.flags_since(self.last_flag):
+            self.last_flag = max(self.last_flag, float(flag["updated_at"]))
+            if not flag["quarantined"] and self.engine.release(str(flag["account"])):
+                log.warning("account %s released by %s", flag["account"], flag["updated_by"])
+
+
+async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), rt.cfg.store.flush_interval)
+        try:
+            batch = rt.collect()
+            await loop.run_in_executor(None, rt.store.write, batch, time.time())
+            rt.written(batch)
+            await loop.run_in_executor(None, rt.poll_releases)
+            rt.guard.expire(time.time())
+            if policy is not None:
+                policy.close_idle()
+        except Exception:  # the store must never stop decisions; retry next round
+            log.exception("write-behind flush failed; will retry")
+        if stop.is_set():
+            return
+
+
+async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
+                ready: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT; flush on the way out."""
+    rt = Runtime(cfg)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    policy = None
+    if policy_listen is not None:
+        policy = PolicyServer(rt.guard, max_request_bytes=cfg.policy.max_request_bytes,
+                              max_attributes=cfg.policy.max_attributes,
+                              idle_timeout=cfg.policy.idle_timeout)
+        host, port = await policy.start(*policy_listen)
+        print(f"mailwarden: policy server listening on {host}:{port}", flush=True)
+    print(f"mailwarden: data in {cfg.data_dir} (store {cfg.store_url.split('://')[0]})",
+          flush=True)
+    if ready is not None:
+        ready.set()
+    await _flusher(rt, policy, stop)
+    if policy is not None:
+        await policy.stop()

@@ -1,0 +1,160 @@
+"""Queries over the schema. Writes come in batches from the write-behind flusher."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from mailwarden.engine.incident import Incident
+from mailwarden.store import schema
+from mailwarden.store.migrations import upgrade
+
+
+@dataclass
+class Batch:
+    """Everything to write in one transaction."""
+
+    states: list[tuple[str, str]] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    events: list[tuple[str, float, str, dict[str, Any]]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.states or self.incidents or self.events or self.flags or self.decisions)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _entry: ConnectionPoolEntry) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+class Store:
+    """The SQL store (SQLite by default)."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.lock = threading.Lock()
+        upgrade(self.engine)
+
+    def _upsert(self, table: Any, rows: list[dict[str, Any]], key: str) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table).values(rows)
+        cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
+        return stmt.on_conflict_do_update(index_elements=[key], set_=cols)
+
+    # -- writes -------------------------------------------------------------------------
+    def write(self, batch: Batch, now: float) -> None:
+        if not batch:
+            return
+        with self.lock, self.engine.begin() as conn:
+            if batch.states:
+                rows = [{"account": a, "data": d, "updated_at": now} for a, d in batch.states]
+                conn.execute(self._upsert(schema.account_states, rows, "account"))
+            for inc in batch.incidents:
+                row = {"id": inc.id, "opened_at": inc.opened_at, "account": inc.account,
+                       "kind": inc.kind, "severity": inc.severity, "status": inc.status,
+                       "score": inc.score, "data": json.dumps(inc.to_dict(), ensure_ascii=False),
+                       "closed_at": None}
+                conn.execute(self._upsert(schema.incidents, [row], "id"))
+            if batch.events:
+                conn.execute(insert(schema.incident_events), [
+                    {"incident_id": i, "time": t, "kind": k,
+                     "data": json.dumps(d, ensure_ascii=False)}
+                    for i, t, k, d in batch.events])
+            for flag in batch.flags:
+                conn.execute(self._upsert(schema.account_flags, [flag], "account"))
+            if batch.decisions:
+                conn.execute(insert(schema.decisions), batch.decisions)
+
+    # -- account state ------------------------------------------------------------------
+    def load_state(self, account: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.account_states.c.data).where(
+                schema.account_states.c.account == account)).first()
+        return None if row is None else str(row[0])
+
+    def flags_since(self, since: float) -> list[dict[str, Any]]:
+        t = schema.account_flags
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.updated_at > since)
+                                .order_by(t.c.updated_at)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        t = schema.account_flags
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.quarantined.is_(True))
+                                .order_by(t.c.since)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def release(self, account: str, now: float, by: str, note: str = "") -> str | None:
+        """Mark an account released; returns its incident id, or None if it was not held."""
+        t = schema.account_flags
+        with self.lock, self.engine.begin() as conn:
+            row = conn.execute(select(t).where(t.c.account == account)).mappings().first()
+            if row is None or not row["quarantined"]:
+                return None
+            conn.execute(update(t).where(t.c.account == account).values(
+                quarantined=False, updated_at=now, updated_by=by, note=note))
+            conn.execute(insert(schema.incident_events).values(
+                incident_id=row["incident_id"], time=now, kind="released",
+                data=json.dumps({"account": account, "by": by, "note": note},
+                                ensure_ascii=False)))
+            state = conn.execute(select(schema.account_states.c.data).where(
+                schema.account_states.c.account == account)).first()
+            if state is not None:
+                data = json.loads(state[0])
+                data["quarantine"] = [False, 0.0, ""]
+                conn.execute(update(schema.account_states).where(
+                    schema.account_states.c.account == account).values(
+                    data=json.dumps(data, separators=(",", ":")), updated_at=now))
+        return str(row["incident_id"])
+
+    # -- incidents ----------------------------------------------------------------------
+    def incidents(self, limit: int = 100, status: str | None = None) -> list[dict[str, Any]]:
+        t = schema.incidents
+        query = select(t.c.data, t.c.status).order_by(t.c.opened_at.desc()).limit(limit)
+        if status:
+            query = query.where(t.c.status == status)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [{**json.loads(r[0]), "status": r[1]} for r in rows]
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        t, ev, dec = schema.incidents, schema.incident_events, schema.decisions
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.data, t.c.status).where(t.c.id == incident_id)).first()
+            if row is None:
+                return None
+            events = conn.execute(select(ev.c.time, ev.c.kind, ev.c.data).where(
+                ev.c.incident_id == incident_id).order_by(ev.c.time, ev.c.id)).all()
+            held = conn.execute(select(dec.c.time, dec.c.queue_id, dec.c.action).where(
+                dec.c.incident_id == incident_id).order_by(dec.c.time)).all()
+        out: dict[str, Any] = {**json.loads(row[0]), "status": row[1]}
+        out["timeline"] = [{"time": e[0], "kind": e[1], **json.loads(e[2])} for e in events]
+        out["decisions"] = [{"time": h[0], "queue_id": h[1], "action": h[2]} for h in held]
+        return out
+
+    def decisions(self, since: float = 0.0, account: str | None = None) -> list[dict[str, Any]]:
+        t = schema.decisions
+        query = select(t).where(t.c.time >= since).order_by(t.c.time, t.c.id)
+        if account:
+            query = query.where(t.c.account == account)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]

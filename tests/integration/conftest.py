@@ -1,0 +1,163 @@
+"""Factory fixtures for real mail services: a sink SMTP server, Dovecot and Postfix.
+
+Each factory call starts one service in its own folder under /tmp on free 127.0.0.1 ports; every
+service a test started is stopped at teardown, also when the test failed. A missing component
+skips the test, or fails it under MAILWARDEN_STRICT=1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mailstack import DovecotInstance, MailStack, PostfixInstance, SinkServer
+from mailstack.factories import DovecotFactory, MailStackFactory, PostfixFactory, SinkFactory
+from mailstack.common import make_root, remove_root, require_program
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Remember each phase's report on the item, so teardown can tell that a test failed."""
+    report = yield
+    setattr(item, f"mailstack_{report.when}", report)
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    return any(
+        getattr(getattr(request.node, f"mailstack_{when}", None), "failed", False)
+        for when in ("setup", "call")
+    )
+
+
+def _dump_logs(name: str, lines: list[str]) -> None:
+    """Print a log tail; pytest shows it under 'Captured stdout teardown' of a failed test."""
+    sys.stdout.write(f"--- last lines of {name} ---\n" + "\n".join(lines[-40:]) + "\n")
+
+
+def _teardown(
+    request: pytest.FixtureRequest,
+    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]],
+) -> None:
+    errors: list[BaseException] = []
+    for root, stop, logs, name in reversed(started):
+        try:
+            stop()
+        except Exception as exc:  # keep stopping the others
+            errors.append(exc)
+        if _failed(request):
+            _dump_logs(name, logs())
+        if root is not None:
+            remove_root(root)
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def sink_factory(request: pytest.FixtureRequest) -> Iterator[SinkFactory]:
+    """sink_factory(port=None) -> SinkServer: a started recording SMTP server on 127.0.0.1."""
+    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]] = []
+
+    def factory(port: int | None = None) -> SinkServer:
+        sink = SinkServer(port)
+        started.append((None, sink.stop, lambda: [repr(m) for m in sink.messages], repr(sink)))
+        return sink.start()
+
+    yield factory
+    _teardown(request, started)
+
+
+@pytest.fixture
+def dovecot_factory(request: pytest.FixtureRequest) -> Iterator[DovecotFactory]:
+    """dovecot_factory(users, scheme='PLAIN', extra_config=()) -> a started DovecotInstance.
+
+    users maps login to password (hashed with `doveadm pw -s scheme`, or given as '{SCHEME}...');
+    extra_config lines are appended to dovecot.conf (e.g. auth_policy_server_url = ...).
+    """
+    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]] = []
+
+    def factory(
+        users: Mapping[str, str], scheme: str = "PLAIN", extra_config: Sequence[str] = ()
+    ) -> DovecotInstance:
+        require_program("dovecot", "dovecot-core")
+        root = make_root("dovecot")
+        try:
+            dovecot = DovecotInstance(root, users, scheme, extra_config)
+        except BaseException:
+            remove_root(root)
+            raise
+        started.append((root, dovecot.stop, dovecot.log_lines, f"dovecot {root}"))
+        return dovecot.start()
+
+    yield factory
+    _teardown(request, started)
+
+
+@pytest.fixture
+def postfix_factory(request: pytest.FixtureRequest) -> Iterator[PostfixFactory]:
+    """postfix_factory(dovecot=, relay=, policy=, recipient_restrictions=,
+    end_of_data_restrictions=, main_cf=) -> a started PostfixInstance.
+
+    dovecot: SASL through it (smtpd_sasl_type = dovecot); relay: a SinkServer or a relayhost
+    string (default: a closed port); policy: port or 'inet:127.0.0.1:PORT' put into
+    check_policy_service at RCPT and END-OF-DATA (None: no policy check); the two restriction
+    strings replace the generated lists; main_cf overrides any parameter.
+    """
+    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]] = []
+
+    def factory(
+        *,
+        dovecot: DovecotInstance | None = None,
+        relay: SinkServer | str | None = None,
+        policy: str | int | None = None,
+        recipient_restrictions: str | None = None,
+        end_of_data_restrictions: str | None = None,
+        main_cf: Mapping[str, str] | None = None,
+    ) -> PostfixInstance:
+        require_program("postfix", "postfix")
+        relayhost = f"[{relay.host}]:{relay.port}" if isinstance(relay, SinkServer) else relay
+        root = make_root("postfix")
+        try:
+            postfix = PostfixInstance(
+                root,
+                sasl_path=dovecot.sasl_path if dovecot is not None else None,
+                relayhost=relayhost,
+                policy=policy,
+                recipient_restrictions=recipient_restrictions,
+                end_of_data_restrictions=end_of_data_restrictions,
+                main_cf=main_cf,
+            )
+        except BaseException:
+            remove_root(root)
+            raise
+        started.append((root, postfix.stop, postfix.log_lines, f"postfix {root}"))
+        return postfix.start()
+
+    yield factory
+    _teardown(request, started)
+
+
+@pytest.fixture
+def mailstack_factory(
+    sink_factory: SinkFactory, dovecot_factory: DovecotFactory, postfix_factory: PostfixFactory
+) -> MailStackFactory:
+    """mailstack_factory(users, policy=None, scheme='PLAIN', dovecot_config=(), main_cf=None)
+    -> MailStack(sink, dovecot, postfix): Postfix with SASL through Dovecot, relaying to the sink."""
+
+    def factory(
+        users: Mapping[str, str],
+        *,
+        policy: str | int | None = None,
+        scheme: str = "PLAIN",
+        dovecot_config: Sequence[str] = (),
+        main_cf: Mapping[str, str] | None = None,
+    ) -> MailStack:
+        dovecot = dovecot_factory(users, scheme, dovecot_config)
+        sink = sink_factory()
+        postfix = postfix_factory(dovecot=dovecot, relay=sink, policy=policy, main_cf=main_cf)
+        return MailStack(sink=sink, dovecot=dovecot, postfix=postfix)
+
+    return factory
