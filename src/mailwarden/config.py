@@ -11,7 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ACTION_MODES = ("hold", "warn", "defer")
@@ -181,17 +181,17 @@ class Config:
 
 def _convert(value: Any, annotation: Any, where: str) -> Any:
     """Check a TOML value against the annotated type; ints are accepted for floats."""
-    text = str(annotation)
-    if text.startswith("list"):
+    if get_origin(annotation) is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: expected a list of strings")
         return list(value)
-    expected = {"str": str, "int": int, "float": (int, float), "bool": bool}[text]
-    if isinstance(value, bool) and text != "bool":
-        raise ConfigError(f"{where}: expected {text}, got a boolean")
+    name = getattr(annotation, "__name__", str(annotation))
+    if isinstance(value, bool) and annotation is not bool:
+        raise ConfigError(f"{where}: expected {name}, got a boolean")
+    expected: type | tuple[type, ...] = (int, float) if annotation is float else annotation
     if not isinstance(value, expected):
-        raise ConfigError(f"{where}: expected {text}, got {type(value).__name__}")
-    return float(value) if text == "float" else value
+        raise ConfigError(f"{where}: expected {name}, got {type(value).__name__}")
+    return float(value) if annotation is float and isinstance(value, int | float) else value
 
 
 def _apply(section: Any, values: dict[str, Any], where: str) -> None:

@@ -64,4 +64,5 @@ def show_incident(
     typer.echo("timeline:")
     for event in row["timeline"]:
         rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
-        typer.echo(f"  {iso(event['time'])}  {event['kind']}  {json.dumps(rest, ensure_ascii=False)}")
+        details = json.dumps(rest, ensure_ascii=False)
+        typer.echo(f"  {iso(event['time'])}  {event['kind']}  {details}")

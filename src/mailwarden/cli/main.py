@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mailwarden.cli import accounts, config_cmd, incidents
+from mailwarden.cli import accounts, config_cmd, incidents, simulate
 from mailwarden.cli.serve import serve_command
 
 app = typer.Typer(help="Mailwarden: stop a hijacked mailbox in seconds, lose no mail.",
@@ -13,3 +13,4 @@ app.command("serve")(serve_command)
 app.add_typer(incidents.app, name="incidents")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(simulate.app, name="simulate")

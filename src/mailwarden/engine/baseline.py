@@ -36,8 +36,9 @@ class Pending:
 
     @classmethod
     def from_list(cls, v: list[Any]) -> Pending:
+        peaks = {str(k): int(n) for k, n in v[8].items()}
         return cls(float(v[0]), str(v[1]), str(v[2]), str(v[3]), str(v[4]), int(v[5]),
-                   int(v[6]), tuple(str(r) for r in v[7]), {str(k): int(n) for k, n in v[8].items()})
+                   int(v[6]), tuple(str(r) for r in v[7]), peaks)
 
 
 def _remember(seen: dict[str, float], key: str, t: float, cap: int) -> None:

@@ -104,11 +104,9 @@ class Engine:
         state = self.states.get(sub.account)
         self._settle(state, sub.time)
         if state.quarantined:
-            reason = Reason("quarantined", 0.0,
-                            *(i18n.render("quarantined", lang, since=iso(state.quarantine_since),
-                                          incident=state.quarantine_incident)
-                              for lang in ("en", "ja")),
-                            {"incident": state.quarantine_incident})
+            facts = {"since": iso(state.quarantine_since), "incident": state.quarantine_incident}
+            reason = Reason("quarantined", 0.0, i18n.render("quarantined", "en", **facts),
+                            i18n.render("quarantined", "ja", **facts), facts)
             return Verdict(True, 0.0, [reason], quarantined=True)
         ctx = self._context(sub, state)
         reasons = [r for s in self.signals if (r := s.evaluate(ctx)) is not None]

@@ -29,7 +29,6 @@ UNKNOWN = IpFacts("", "", "", "")
 @lru_cache(maxsize=1)
 def _database() -> Any:
     import geoip2fast
-
     from geoip2fast import GeoIP2Fast
 
     folder = os.path.dirname(geoip2fast.__file__)

@@ -97,8 +97,14 @@ class PolicyProtocol(asyncio.Protocol):
 class PolicyServer:
     """The listening side; ``handler`` decides, this class only frames."""
 
-    def __init__(self, handler: Handler, *, max_request_bytes: int = 16384,
-                 max_attributes: int = 128, idle_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        max_request_bytes: int = 16384,
+        max_attributes: int = 128,
+        idle_timeout: float = 600.0,
+    ) -> None:
         self.handler = handler
         self.max_request_bytes = max_request_bytes
         self.max_attributes = max_attributes
@@ -115,8 +121,9 @@ class PolicyServer:
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: PolicyProtocol(self), host, port,
-                                               reuse_address=True)
+        self.server = await loop.create_server(
+            lambda: PolicyProtocol(self), host, port, reuse_address=True
+        )
         sock = self.server.sockets[0].getsockname()
         return str(sock[0]), int(sock[1])
 

@@ -14,6 +14,7 @@ a line costs a dictionary lookup and an ``int`` of its seconds.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
@@ -29,6 +30,9 @@ _CACHE_LIMIT = 4096  # distinct minutes kept; a flood of junk prefixes cannot gr
 _ROLLOVER_MONTHS = 6  # a month jump back of at least this many months is a new year
 _FUTURE_SLACK = 2 * 86400.0  # a guessed year may put a line this far after ``not_after``
 _DIGITS = frozenset("0123456789")
+_ISO = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:(\d\d(?:[.,]\d{1,9})?)(Z|z|[+-]\d\d:?\d\d|) ", re.ASCII
+)
 
 
 def _digits(text: str) -> bool:
@@ -92,18 +96,18 @@ class SyslogClock:
         pos = 5 if line[5:6] == " " and line[4:5] != " " else 6  # space before the time
         if line[pos : pos + 1] != " " or line[pos + 3 : pos + 4] != ":":
             return None
-        key = line[: pos + 6]
-        base = self._minutes.get(key)
-        if base is None:
-            base = self._traditional_minute(key, month, pos)
-            if base is None:
-                return None
         seconds = line[pos + 7 : pos + 9]
         if line[pos + 6 : pos + 7] != ":" or not _digits(seconds):
             return None
         end = _fraction_end(line, pos + 9)
         if line[end : end + 1] != " ":
             return None
+        key = line[: pos + 6]
+        base = self._minutes.get(key)
+        if base is None:
+            base = self._traditional_minute(key, month, pos)
+            if base is None:
+                return None
         if end == pos + 9:
             return base + int(seconds), line[end + 1 :]
         return base + float(line[pos + 7 : end].replace(",", ".")), line[end + 1 :]
@@ -176,30 +180,18 @@ class SyslogClock:
     # RFC 3339 -------------------------------------------------------------------------------
 
     def _iso(self, line: str) -> tuple[float, str] | None:
-        if line[4:5] != "-" or line[13:14] != ":" or line[16:17] != ":" or line[10:11] not in "T ":
+        match = _ISO.match(line)
+        if match is None:
             return None
-        seconds_end = _fraction_end(line, 19)
-        offset, after = self._offset(line, seconds_end)
-        if after < 0 or line[after : after + 1] != " " or not _digits(line[17:19]):
-            return None
+        seconds, offset = match.group(1, 2)
         key = line[:16] + offset
         base = self._minutes.get(key)
         if base is None:
             base = self._iso_minute(line, offset)
             self._remember(key, base)
-        return base + float(line[17:seconds_end].replace(",", ".")), line[after + 1 :]
-
-    @staticmethod
-    def _offset(line: str, start: int) -> tuple[str, int]:
-        """The zone designator at ``start`` (``Z``, ``+09:00``, ``+0900`` or none) and its end."""
-        sign = line[start : start + 1]
-        if sign in ("Z", "z"):
-            return "Z", start + 1
-        if sign not in ("+", "-"):
-            return "", start
-        if line[start + 3 : start + 4] == ":":
-            return line[start : start + 6], start + 6
-        return line[start : start + 5], start + 5
+        if "," in seconds:
+            seconds = seconds.replace(",", ".")
+        return base + float(seconds), line[match.end() :]
 
     def _iso_minute(self, line: str, offset: str) -> float:
         year, month, day, hour, minute = (
