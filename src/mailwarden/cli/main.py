@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from mailwarden.cli import accounts, config_cmd, incidents, simulate
+from mailwarden.cli import accounts, config_cmd, incidents, logs, simulate
+from mailwarden.cli.replay import replay_command
 from mailwarden.cli.serve import serve_command
 
 app = typer.Typer(help="Mailwarden: stop a hijacked mailbox in seconds, lose no mail.",
@@ -14,3 +15,5 @@ app.add_typer(incidents.app, name="incidents")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(logs.app, name="logs")
+app.command("replay")(replay_command)

@@ -200,15 +200,16 @@ class PostfixLogParser:
         if not program.startswith("postfix") and program.rpartition("/")[2] not in _DAEMONS:
             return
         message = rest[colon + 2 :]
-        if message.startswith("warning: "):
-            self._warning(when, program, message, out)
-            return
         end = message.find(": ")
         if 0 < end <= 32:
             handler = self._handlers.get(message[end + 2 : end + 6])
-            queue_id = message[:end]
-            if handler is not None and queue_id.isalnum() and queue_id.isascii():
-                handler(when, (rest[:space], queue_id), message[end + 2 :], out)
+            if handler is not None:
+                queue_id = message[:end]
+                if queue_id.isalnum() and queue_id.isascii() and queue_id != "warning":
+                    handler(when, (rest[:space], queue_id), message[end + 2 :], out)
+                    return
+        if message.startswith("warning: "):
+            self._warning(when, program, message, out)
 
     def _client(
         self, when: float, key: tuple[str, str], body: str, out: list[PostfixEvent]

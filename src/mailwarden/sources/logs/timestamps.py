@@ -30,6 +30,7 @@ _CACHE_LIMIT = 4096  # distinct minutes kept; a flood of junk prefixes cannot gr
 _ROLLOVER_MONTHS = 6  # a month jump back of at least this many months is a new year
 _FUTURE_SLACK = 2 * 86400.0  # a guessed year may put a line this far after ``not_after``
 _DIGITS = frozenset("0123456789")
+_SECONDS = frozenset(f"{second:02d}" for second in range(61))  # 60: a leap second
 _ISO = re.compile(
     r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:(\d\d(?:[.,]\d{1,9})?)(Z|z|[+-]\d\d:?\d\d|) ", re.ASCII
 )
@@ -97,9 +98,9 @@ class SyslogClock:
         if line[pos : pos + 1] != " " or line[pos + 3 : pos + 4] != ":":
             return None
         seconds = line[pos + 7 : pos + 9]
-        if line[pos + 6 : pos + 7] != ":" or not _digits(seconds):
+        if line[pos + 6 : pos + 7] != ":" or seconds not in _SECONDS:
             return None
-        end = _fraction_end(line, pos + 9)
+        end = pos + 9 if line[pos + 9 : pos + 10] == " " else _fraction_end(line, pos + 9)
         if line[end : end + 1] != " ":
             return None
         key = line[: pos + 6]
