@@ -17,8 +17,10 @@ import asyncio
 import importlib
 import json
 import os
+import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -149,14 +151,17 @@ def percentile(sorted_values: list[int], fraction: float) -> float:
     return sorted_values[rank] / 1e6
 
 
+def _factory(conn: Connection) -> Callable[[], Connection]:
+    return lambda: conn
+
+
 async def _connect(run: Run, host: str, port: int) -> list[Connection]:
     loop = asyncio.get_running_loop()
     conns: list[Connection] = []
     for index in range(run.connections):
-        _, proto = await asyncio.wait_for(
-            loop.create_connection(lambda i=index: Connection(run, i), host, port), 10.0
-        )
-        conns.append(proto)
+        conn = Connection(run, index)
+        await asyncio.wait_for(loop.create_connection(_factory(conn), host, port), 10.0)
+        conns.append(conn)
     return conns
 
 
@@ -169,6 +174,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     conns = await _connect(run, args.host, args.port)
     run.start_ns = time.perf_counter_ns() + int(args.warmup * 1e9)
     run.end_ns = run.start_ns + int(args.duration * 1e9)
+    cpu_before, wall_before = _cpu_seconds(), time.perf_counter()
     for conn in conns:
         conn.send_next()
     try:
@@ -177,7 +183,14 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         run.errors.append(f"{run.connections - run.finished} connections still waiting at end")
     for conn in conns:
         conn._stop(None)
-    return summarise(run, args.duration)
+    result = summarise(run, args.duration)
+    result["generator_cpu"] = (_cpu_seconds() - cpu_before) / (time.perf_counter() - wall_before)
+    return result
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def summarise(run: Run, duration: float) -> dict[str, Any]:

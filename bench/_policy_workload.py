@@ -76,8 +76,10 @@ def make_accounts(seed: int, accounts: int, recipients: int) -> list[Account]:
     pool = _recipient_pool(rng, recipients)
     result: list[Account] = []
     for address in _people(rng, accounts, DOMAIN):
-        ip = OFFICE_NAT if rng.random() < 0.3 else (
-            f"133.242.{rng.randrange(11, 255)}.{rng.randrange(1, 255)}"
+        ip = (
+            OFFICE_NAT
+            if rng.random() < 0.3
+            else (f"133.242.{rng.randrange(11, 255)}.{rng.randrange(1, 255)}")
         )
         helo = rng.choice(HELOS).format(ip=ip, n=rng.randrange(10000), domain=DOMAIN)
         usual = tuple(rng.sample(pool, rng.randrange(5, 41)))

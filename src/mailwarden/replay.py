@@ -91,7 +91,8 @@ class Replay:
                    "score": round(verdict.score, 3),
                    "reasons": [r.to_dict() for r in verdict.reasons]}
         yield {
-            "type": "summary", "messages": sum(sent.values()) + held, "held": held, "incidents": len(tallies), "accounts": len(accounts),
+            "type": "summary", "messages": sum(sent.values()) + held, "held": held,
+            "incidents": len(tallies), "accounts": len(accounts),
             "from": iso(first) if first is not None else None,
             "to": iso(last) if last is not None else None,
             "deliveries": self.counts["Delivery"], "logins": self.counts["Login"],
