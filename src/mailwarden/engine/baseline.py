@@ -105,8 +105,9 @@ class Baseline:
         return {
             "messages": self.messages, "active_days": self.active_days,
             "last_day": self.last_day, "first_seen": self.first_seen,
-            "last_seen": self.last_seen, "hour_of_week": self.hour_of_week,
-            "hour_of_day": self.hour_of_day,
+            "last_seen": self.last_seen,
+            "hour_of_week": {str(i): n for i, n in enumerate(self.hour_of_week) if n},
+            "hour_of_day": {str(i): n for i, n in enumerate(self.hour_of_day) if n},
             "peaks": {k: list(v) for k, v in self.peaks.items()},
             "networks": self.networks, "asns": self.asns, "countries": self.countries,
             "senders": self.senders, "correspondents": self.correspondents,
@@ -120,10 +121,10 @@ class Baseline:
         b.last_day = int(d.get("last_day", -1))
         b.first_seen = float(d.get("first_seen", 0.0))
         b.last_seen = float(d.get("last_seen", 0.0))
-        if len(d.get("hour_of_week", ())) == 168:
-            b.hour_of_week = [int(x) for x in d["hour_of_week"]]
-        if len(d.get("hour_of_day", ())) == 24:
-            b.hour_of_day = [int(x) for x in d["hour_of_day"]]
+        for hour, n in d.get("hour_of_week", {}).items():
+            b.hour_of_week[int(hour) % 168] = int(n)
+        for hour, n in d.get("hour_of_day", {}).items():
+            b.hour_of_day[int(hour) % 24] = int(n)
         b.peaks = {str(k): (float(v[0]), float(v[1])) for k, v in d.get("peaks", {}).items()}
         for name in ("networks", "asns", "countries", "senders", "correspondents"):
             setattr(b, name, {str(k): float(v) for k, v in d.get(name, {}).items()})

@@ -82,19 +82,17 @@ class Window:
         return Totals(m, r, e, d)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "stamps": self.stamps, "messages": self.messages, "recipients": self.recipients,
-            "external": self.external, "domains": self.domains,
-        }
+        """Only the buckets in use, as [bucket index, messages, recipients, external]."""
+        used = [[self.stamps[i], self.messages[i], self.recipients[i], self.external[i]]
+                for i in range(self.n) if self.stamps[i] >= 0]
+        return {"buckets": used, "domains": self.domains}
 
     def load(self, data: dict[str, Any]) -> None:
-        if len(data.get("stamps", ())) != self.n:
-            return
-        self.stamps = [int(x) for x in data["stamps"]]
-        self.messages = [int(x) for x in data["messages"]]
-        self.recipients = [int(x) for x in data["recipients"]]
-        self.external = [int(x) for x in data["external"]]
-        self.domains = {str(k): float(v) for k, v in data["domains"].items()}
+        for stamp, m, r, e in data.get("buckets", ()):
+            slot = int(stamp) % self.n
+            self.stamps[slot] = int(stamp)
+            self.messages[slot], self.recipients[slot], self.external[slot] = int(m), int(r), int(e)
+        self.domains = {str(k): float(v) for k, v in data.get("domains", {}).items()}
 
 
 class Windows:
