@@ -113,7 +113,7 @@ class OutboundGuard:
             return "DUNNO"
         self.messages.pop(attrs.get("instance", ""), None)
         count = _as_int(attrs.get("recipient_count", "0"))
-        if msg.verdict is None or not msg.verdict.hold:
+        if msg.verdict is None or (not msg.verdict.hold and self.engine.quarantined(msg.account)):
             msg.verdict = self._decide(msg, attrs, count, now)
         sub = Submission(now, msg.account, msg.sender, tuple(msg.recipients), count,
                          msg.client, attrs.get("queue_id", ""), attrs.get("instance", ""))

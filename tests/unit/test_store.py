@@ -99,7 +99,7 @@ def test_state_round_trip_keeps_baseline():
     for i in range(5):
         engine.learn(Submission(1e9 + i, "a@city.example.jp", "a@city.example.jp",
                                 (f"p{i}@example.com",), 1, "133.242.10.20"))
-    engine.settle_all(1e9 + 100)
+    engine.settle_all(1e9 + 7200)
     state = states.get("a@city.example.jp")
     back = AccountState.from_json("a@city.example.jp", state.to_json())
     assert back.baseline.to_dict() == state.baseline.to_dict()

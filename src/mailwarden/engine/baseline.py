@@ -1,9 +1,10 @@
 """The learned baseline of one account: how it normally sends.
 
-Learning is delayed by a settle period: a committed message is first kept as a ``Pending``
-record and only becomes part of the baseline once it is older than ``settle`` seconds. An
-attacker in the middle of a burst therefore cannot teach the account that the burst is normal,
-while yesterday's legitimate newsletter has become part of what the account usually does.
+Learning is delayed by a settle period: what an account sends is first gathered in ``Pending``
+records, one per clock hour, and only becomes part of the baseline once that hour is older
+than the settle period. An attacker in the middle of a burst therefore cannot teach the
+account that the burst is normal, while yesterday's legitimate newsletter has become part of
+what the account usually does. Hourly records keep memory bounded however much is sent.
 """
 
 from __future__ import annotations
@@ -14,34 +15,10 @@ from typing import Any
 
 WEEK = 7 * 86400
 DAY = 86400
+MAX_PENDING_RECIPIENTS = 500
 
 
-@dataclass(slots=True)
-class Pending:
-    """A committed, not yet learned message."""
-
-    time: float
-    sender: str
-    network: str
-    asn: str
-    country: str
-    hour_of_week: int
-    hour_of_day: int
-    recipients: tuple[str, ...]
-    peaks: dict[str, int]
-
-    def to_list(self) -> list[Any]:
-        return [self.time, self.sender, self.network, self.asn, self.country,
-                self.hour_of_week, self.hour_of_day, list(self.recipients), self.peaks]
-
-    @classmethod
-    def from_list(cls, v: list[Any]) -> Pending:
-        peaks = {str(k): int(n) for k, n in v[8].items()}
-        return cls(float(v[0]), str(v[1]), str(v[2]), str(v[3]), str(v[4]), int(v[5]),
-                   int(v[6]), tuple(str(r) for r in v[7]), peaks)
-
-
-def _remember(seen: dict[str, float], key: str, t: float, cap: int) -> None:
+def remember(seen: dict[str, float], key: str, t: float, cap: int) -> None:
     """Record ``key`` as seen at ``t``; over ``cap`` entries, forget the least recent."""
     if not key:
         return
@@ -52,17 +29,63 @@ def _remember(seen: dict[str, float], key: str, t: float, cap: int) -> None:
             del seen[k]
 
 
+@dataclass(slots=True)
+class Pending:
+    """What an account sent in one clock hour, not yet learned."""
+
+    hour: int  # hours since the epoch
+    last: float
+    hour_of_week: int
+    hour_of_day: int
+    messages: int = 0
+    senders: dict[str, float] = field(default_factory=dict)
+    networks: dict[str, float] = field(default_factory=dict)
+    asns: dict[str, float] = field(default_factory=dict)
+    countries: dict[str, float] = field(default_factory=dict)
+    recipients: dict[str, float] = field(default_factory=dict)
+    peaks: dict[str, int] = field(default_factory=dict)
+
+    def add(self, t: float, sender: str, network: str, asn: str, country: str,
+            recipients: tuple[str, ...], peaks: dict[str, int], cap: int) -> None:
+        self.messages += 1
+        self.last = max(self.last, t)
+        remember(self.senders, sender, t, cap)
+        remember(self.networks, network, t, cap)
+        remember(self.asns, asn, t, cap)
+        remember(self.countries, country, t, cap)
+        for rcpt in recipients:
+            if len(self.recipients) < MAX_PENDING_RECIPIENTS or rcpt in self.recipients:
+                self.recipients[rcpt] = t
+        for key, value in peaks.items():
+            if value > self.peaks.get(key, 0):
+                self.peaks[key] = value
+
+    def to_list(self) -> list[Any]:
+        return [self.hour, self.last, self.hour_of_week, self.hour_of_day, self.messages,
+                self.senders, self.networks, self.asns, self.countries, self.recipients,
+                self.peaks]
+
+    @classmethod
+    def from_list(cls, v: list[Any]) -> Pending:
+        def seen(d: dict[str, Any]) -> dict[str, float]:
+            return {str(k): float(x) for k, x in d.items()}
+
+        return cls(int(v[0]), float(v[1]), int(v[2]) % 168, int(v[3]) % 24, int(v[4]),
+                   seen(v[5]), seen(v[6]), seen(v[7]), seen(v[8]), seen(v[9]),
+                   {str(k): int(x) for k, x in v[10].items()})
+
+
 @dataclass
 class Baseline:
-    """What an account has been seen to do, as of ``settle`` seconds ago."""
+    """What an account has been seen to do, as of the settle period ago."""
 
     messages: int = 0
     active_days: int = 0
     last_day: int = -1
     first_seen: float = 0.0
     last_seen: float = 0.0
-    hour_of_week: list[int] = field(default_factory=lambda: [0] * 168)
-    hour_of_day: list[int] = field(default_factory=lambda: [0] * 24)
+    hour_of_week: dict[int, int] = field(default_factory=dict)  # 0 = Monday 00h
+    hour_of_day: dict[int, int] = field(default_factory=dict)
     peaks: dict[str, tuple[float, float]] = field(default_factory=dict)
     networks: dict[str, float] = field(default_factory=dict)
     asns: dict[str, float] = field(default_factory=dict)
@@ -74,29 +97,34 @@ class Baseline:
         return self.messages >= min_messages and self.active_days >= min_days
 
     def peak(self, key: str, now: float, half_life: float) -> float:
-        value, at = self.peaks.get(key, (0.0, now))
+        found = self.peaks.get(key)
+        if found is None:
+            return 0.0
+        value, at = found
         return value * math.pow(0.5, max(0.0, now - at) / half_life)
 
     def learn(self, p: Pending, *, half_life: float, cap: int, max_correspondents: int) -> None:
+        t = p.last
         if not self.messages:
-            self.first_seen = p.time
-        self.messages += 1
-        self.last_seen = max(self.last_seen, p.time)
-        day = int(p.time // DAY)
+            self.first_seen = p.hour * 3600.0
+        self.messages += p.messages
+        self.last_seen = max(self.last_seen, t)
+        day = int(t // DAY)
         if day != self.last_day:
             self.active_days += 1
             self.last_day = day
-        self.hour_of_week[p.hour_of_week] += 1
-        self.hour_of_day[p.hour_of_day] += 1
+        self.hour_of_week[p.hour_of_week] = self.hour_of_week.get(p.hour_of_week, 0) + p.messages
+        self.hour_of_day[p.hour_of_day] = self.hour_of_day.get(p.hour_of_day, 0) + p.messages
         for key, value in p.peaks.items():
-            if value >= self.peak(key, p.time, half_life):
-                self.peaks[key] = (float(value), p.time)
-        _remember(self.networks, p.network, p.time, cap)
-        _remember(self.asns, p.asn, p.time, cap)
-        _remember(self.countries, p.country, p.time, cap)
-        _remember(self.senders, p.sender, p.time, cap)
-        for rcpt in p.recipients:
-            _remember(self.correspondents, rcpt, p.time, max_correspondents)
+            if value >= self.peak(key, t, half_life):
+                self.peaks[key] = (float(value), t)
+        for mine, theirs, limit in (
+            (self.networks, p.networks, cap), (self.asns, p.asns, cap),
+            (self.countries, p.countries, cap), (self.senders, p.senders, cap),
+            (self.correspondents, p.recipients, max_correspondents),
+        ):
+            for key, seen in theirs.items():
+                remember(mine, key, seen, limit)
 
     def weeks(self) -> float:
         return max(1.0, (self.last_seen - self.first_seen) / WEEK)
@@ -106,8 +134,8 @@ class Baseline:
             "messages": self.messages, "active_days": self.active_days,
             "last_day": self.last_day, "first_seen": self.first_seen,
             "last_seen": self.last_seen,
-            "hour_of_week": {str(i): n for i, n in enumerate(self.hour_of_week) if n},
-            "hour_of_day": {str(i): n for i, n in enumerate(self.hour_of_day) if n},
+            "hour_of_week": {str(i): n for i, n in self.hour_of_week.items()},
+            "hour_of_day": {str(i): n for i, n in self.hour_of_day.items()},
             "peaks": {k: list(v) for k, v in self.peaks.items()},
             "networks": self.networks, "asns": self.asns, "countries": self.countries,
             "senders": self.senders, "correspondents": self.correspondents,
@@ -121,10 +149,8 @@ class Baseline:
         b.last_day = int(d.get("last_day", -1))
         b.first_seen = float(d.get("first_seen", 0.0))
         b.last_seen = float(d.get("last_seen", 0.0))
-        for hour, n in d.get("hour_of_week", {}).items():
-            b.hour_of_week[int(hour) % 168] = int(n)
-        for hour, n in d.get("hour_of_day", {}).items():
-            b.hour_of_day[int(hour) % 24] = int(n)
+        b.hour_of_week = {int(h) % 168: int(n) for h, n in d.get("hour_of_week", {}).items()}
+        b.hour_of_day = {int(h) % 24: int(n) for h, n in d.get("hour_of_day", {}).items()}
         b.peaks = {str(k): (float(v[0]), float(v[1])) for k, v in d.get("peaks", {}).items()}
         for name in ("networks", "asns", "countries", "senders", "correspondents"):
             setattr(b, name, {str(k): float(v) for k, v in d.get(name, {}).items()})

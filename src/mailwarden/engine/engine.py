@@ -153,17 +153,22 @@ class Engine:
         self.states.changed(state)
 
     def _remember(self, state: AccountState, sub: Submission, rcpts: tuple[str, ...]) -> None:
+        """Add the message to its hour's pending record (learned once settled)."""
         peaks = {PEAK_KEY: sub.size}
         totals = state.windows.totals(sub.time)
         for window, attr, _metric, _floor in CHECKS:
             peaks[peak_key(window, attr)] = getattr(totals[window], attr)
         facts = self.geo.lookup(sub.client_address)
-        how, hod = self.hours(sub.time)
-        state.pending.append(Pending(sub.time, sub.sender.lower(), facts.network, facts.asn,
-                                     facts.country, how, hod,
-                                     rcpts[:MAX_RECIPIENTS_LEARNED], peaks))
-        if len(state.pending) > MAX_PENDING:
-            self._learn(state, state.pending.pop(0))
+        hour = int(sub.time // 3600)
+        pending = state.pending
+        if not pending or pending[-1].hour < hour:
+            how, hod = self.hours(sub.time)
+            pending.append(Pending(hour, sub.time, how, hod))
+            if len(pending) > MAX_PENDING:
+                self._learn(state, pending.pop(0))
+        record = next((p for p in reversed(pending) if p.hour == hour), pending[-1])
+        record.add(sub.time, sub.sender.lower(), facts.network, facts.asn, facts.country,
+                   rcpts[:MAX_RECIPIENTS_LEARNED], peaks, self.cfg.baseline.max_addresses)
 
     def _learn(self, state: AccountState, p: Pending) -> None:
         b = self.cfg.baseline
@@ -171,12 +176,13 @@ class Engine:
                              max_correspondents=b.max_correspondents)
 
     def _settle(self, state: AccountState, now: float) -> None:
-        horizon = now - self.settle
+        """Learn the pending hours that ended more than the settle period ago."""
         pending = state.pending
-        if not pending or pending[0].time > horizon:
+        if not pending or (pending[0].hour + 1) * 3600 > now - self.settle:
             return
+        horizon = now - self.settle
         n = 0
-        while n < len(pending) and pending[n].time <= horizon:
+        while n < len(pending) and (pending[n].hour + 1) * 3600 <= horizon:
             self._learn(state, pending[n])
             n += 1
         del pending[:n]
@@ -190,6 +196,9 @@ class Engine:
         """Learn every pending message older than the settle period, for all accounts."""
         for state in self.states:
             self._settle(state, now)
+
+    def quarantined(self, account: str) -> bool:
+        return self.states.get(account).quarantined
 
     def release(self, account: str) -> bool:
         """Lift an account's quarantine; True when it was quarantined."""

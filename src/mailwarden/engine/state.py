@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from mailwarden.engine.baseline import Baseline, Pending
 from mailwarden.engine.windows import Windows
 
-MAX_PENDING = 5000
+MAX_PENDING = 24 * 8  # hourly records: the settle period and then some
 
 
 class AccountState:

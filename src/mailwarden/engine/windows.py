@@ -30,32 +30,34 @@ class Totals:
 
 
 class Window:
-    """A ring of buckets covering ``span`` seconds."""
+    """Time buckets covering ``span`` seconds: bucket index → [messages, recipients, external].
 
-    __slots__ = ("domains", "external", "messages", "n", "recipients", "span", "stamps", "width")
+    Only buckets in use exist, so a quiet account costs a few dozen bytes per window.
+    """
+
+    __slots__ = ("buckets", "domains", "n", "span", "width")
 
     def __init__(self, span: int, buckets: int) -> None:
         self.span = span
         self.n = buckets
         self.width = span / buckets
-        self.stamps = [-1] * buckets
-        self.messages = [0] * buckets
-        self.recipients = [0] * buckets
-        self.external = [0] * buckets
+        self.buckets: dict[int, list[int]] = {}
         self.domains: dict[str, float] = {}
 
     def add(self, t: float, recipients: int, external: int, domains: frozenset[str]) -> None:
         idx = int(t // self.width)
-        slot = idx % self.n
-        stamp = self.stamps[slot]
-        if idx <= stamp - self.n:
-            return  # older than the window: nothing to count
-        if stamp < idx:
-            self.stamps[slot] = idx
-            self.messages[slot] = self.recipients[slot] = self.external[slot] = 0
-        self.messages[slot] += 1
-        self.recipients[slot] += recipients
-        self.external[slot] += external
+        buckets = self.buckets
+        bucket = buckets.get(idx)
+        if bucket is None:
+            newest = max(buckets, default=idx)
+            if idx <= newest - self.n:
+                return  # older than the window: nothing to count
+            for old in [i for i in buckets if i <= max(idx, newest) - self.n]:
+                del buckets[old]
+            bucket = buckets[idx] = [0, 0, 0]
+        bucket[0] += 1
+        bucket[1] += recipients
+        bucket[2] += external
         if domains:
             self._add_domains(t, domains)
 
@@ -72,26 +74,22 @@ class Window:
     def totals(self, t: float) -> Totals:
         low = int(t // self.width) - self.n
         m = r = e = 0
-        for i, stamp in enumerate(self.stamps):
-            if stamp > low:
-                m += self.messages[i]
-                r += self.recipients[i]
-                e += self.external[i]
+        for idx, (bm, br, be) in self.buckets.items():
+            if idx > low:
+                m += bm
+                r += br
+                e += be
         horizon = t - self.span
-        d = sum(1 for last in self.domains.values() if last >= horizon)
+        d = sum(1 for last in self.domains.values() if last >= horizon) if self.domains else 0
         return Totals(m, r, e, d)
 
     def to_dict(self) -> dict[str, Any]:
-        """Only the buckets in use, as [bucket index, messages, recipients, external]."""
-        used = [[self.stamps[i], self.messages[i], self.recipients[i], self.external[i]]
-                for i in range(self.n) if self.stamps[i] >= 0]
-        return {"buckets": used, "domains": self.domains}
+        """The buckets in use, as [bucket index, messages, recipients, external]."""
+        return {"buckets": [[i, *b] for i, b in self.buckets.items()], "domains": self.domains}
 
     def load(self, data: dict[str, Any]) -> None:
-        for stamp, m, r, e in data.get("buckets", ()):
-            slot = int(stamp) % self.n
-            self.stamps[slot] = int(stamp)
-            self.messages[slot], self.recipients[slot], self.external[slot] = int(m), int(r), int(e)
+        for idx, m, r, e in data.get("buckets", ())[: self.n * 2]:
+            self.buckets[int(idx)] = [int(m), int(r), int(e)]
         self.domains = {str(k): float(v) for k, v in data.get("domains", {}).items()}
 
 

@@ -50,11 +50,14 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.lock = threading.Lock()
+        self._reader: Any = None
+        self._read_sql = ""
         upgrade(self.engine)
 
-    def _upsert(self, table: Any, rows: list[dict[str, Any]], key: str) -> Any:
+    def _upsert(self, table: Any, key: str) -> Any:
+        """INSERT ... ON CONFLICT UPDATE, executed with a list of rows (executemany)."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table).values(rows)
+        stmt = dialect.insert(table)
         cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != key}
         return stmt.on_conflict_do_update(index_elements=[key], set_=cols)
 
@@ -65,28 +68,38 @@ class Store:
         with self.lock, self.engine.begin() as conn:
             if batch.states:
                 rows = [{"account": a, "data": d, "updated_at": now} for a, d in batch.states]
-                conn.execute(self._upsert(schema.account_states, rows, "account"))
+                conn.execute(self._upsert(schema.account_states, "account"), rows)
             for inc in batch.incidents:
                 row = {"id": inc.id, "opened_at": inc.opened_at, "account": inc.account,
                        "kind": inc.kind, "severity": inc.severity, "status": inc.status,
                        "score": inc.score, "data": json.dumps(inc.to_dict(), ensure_ascii=False),
                        "closed_at": None}
-                conn.execute(self._upsert(schema.incidents, [row], "id"))
+                conn.execute(self._upsert(schema.incidents, "id"), [row])
             if batch.events:
                 conn.execute(insert(schema.incident_events), [
                     {"incident_id": i, "time": t, "kind": k,
                      "data": json.dumps(d, ensure_ascii=False)}
                     for i, t, k, d in batch.events])
-            for flag in batch.flags:
-                conn.execute(self._upsert(schema.account_flags, [flag], "account"))
+            if batch.flags:
+                conn.execute(self._upsert(schema.account_flags, "account"), batch.flags)
             if batch.decisions:
                 conn.execute(insert(schema.decisions), batch.decisions)
 
     # -- account state ------------------------------------------------------------------
     def load_state(self, account: str) -> str | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(schema.account_states.c.data).where(
-                schema.account_states.c.account == account)).first()
+        """One account's state (on the decision path: a plain DB-API query, no ORM layers)."""
+        if self._reader is None:
+            self._reader = self.engine.raw_connection()
+            mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+            self._read_sql = f"SELECT data FROM account_states WHERE account = {mark}"
+        cursor = self._reader.cursor()
+        try:
+            cursor.execute(self._read_sql, (account,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if self.engine.dialect.name == "postgresql":
+            self._reader.commit()
         return None if row is None else str(row[0])
 
     def flags_since(self, since: float) -> list[dict[str, Any]]:

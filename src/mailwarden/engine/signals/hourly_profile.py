@@ -16,7 +16,7 @@ class HourlyProfile:
         if not ctx.warm:
             return None
         baseline = ctx.state.baseline
-        usual = baseline.hour_of_week[ctx.hour_of_week] / baseline.weeks()
+        usual = baseline.hour_of_week.get(ctx.hour_of_week, 0) / baseline.weeks()
         count = ctx.totals["hour"].messages
         peak = ctx.peak("hour.messages")
         if count < MIN_COUNT or count <= FACTOR * usual or count <= peak:

@@ -19,8 +19,12 @@ CHECKS = (
 )
 
 
+_KEYS = {(w, a): f"{w}.{a}" for w, a, _m, _f in CHECKS}
+
+
 def peak_key(window: str, metric: str) -> str:
-    return f"{window}.{metric}"
+    """The name of a learned peak (shared strings: millions of states hold them)."""
+    return _KEYS.get((window, metric)) or f"{window}.{metric}"
 
 
 class Rate:

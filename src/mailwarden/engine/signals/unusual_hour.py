@@ -14,6 +14,6 @@ class UnusualHour:
             return None
         hours = ctx.state.baseline.hour_of_day
         h = ctx.hour_of_day
-        if hours[h] or hours[(h - 1) % 24] or hours[(h + 1) % 24]:
+        if hours.get(h) or hours.get((h - 1) % 24) or hours.get((h + 1) % 24):
             return None
         return ctx.reason(self.name, hour=h)

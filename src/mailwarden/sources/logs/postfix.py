@@ -157,6 +157,11 @@ class PostfixLogParser:
             "remo": self._removed,
         }
 
+    @property
+    def pending(self) -> int:
+        """Messages held now: being assembled, or complete and waiting for an older one."""
+        return len(self._pending) + len(self._ready)
+
     def feed(self, line: str) -> list[PostfixEvent]:
         """The events this line produces or completes (often none)."""
         self.stats.lines += 1
@@ -199,17 +204,17 @@ class PostfixLogParser:
             program = program[:bracket]
         if not program.startswith("postfix") and program.rpartition("/")[2] not in _DAEMONS:
             return
-        message = rest[colon + 2 :]
-        end = message.find(": ")
-        if 0 < end <= 32:
-            handler = self._handlers.get(message[end + 2 : end + 6])
+        start = colon + 2
+        end = rest.find(": ", start, start + 34)
+        if end > start:
+            handler = self._handlers.get(rest[end + 2 : end + 6])
             if handler is not None:
-                queue_id = message[:end]
+                queue_id = rest[start:end]
                 if queue_id.isalnum() and queue_id.isascii() and queue_id != "warning":
-                    handler(when, (rest[:space], queue_id), message[end + 2 :], out)
+                    handler(when, (rest[:space], queue_id), rest[end + 2 :], out)
                     return
-        if message.startswith("warning: "):
-            self._warning(when, program, message, out)
+        if rest.startswith("warning: ", start):
+            self._warning(when, program, rest[start:], out)
 
     def _client(
         self, when: float, key: tuple[str, str], body: str, out: list[PostfixEvent]
@@ -247,8 +252,7 @@ class PostfixLogParser:
         end = body.find(">, size=", 5)
         if message is None or end < 0:
             return
-        if not message.sender:
-            message.sender = _clip(body[6:end])
+        message.sender = _clip(body[6:end])  # rewritten: better than what pickup saw
         start = body.find(", nrcpt=", end)
         if start >= 0:
             digits = body[start + 8 : start + 18].partition(" ")[0]

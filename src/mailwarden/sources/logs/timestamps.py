@@ -120,23 +120,23 @@ class SyslogClock:
             return None
         fields = (month, int(day), int(hour), int(minute))
         year, current = self._year_of(fields)
-        base = self._local_epoch(datetime(year, *fields))
+        base = self._local_epoch(datetime(year, *fields))  # raises for 31 April and the like
         if current:
+            if year != self._year:  # the first guess, or New Year
+                self._year, self._month = year, month
+                self._minutes.clear()
             self._remember(key, base)
-            if month > self._month:
-                self._month = month
+            self._month = max(self._month, month)
         return base
 
     def _year_of(self, fields: tuple[int, int, int, int]) -> tuple[int, bool]:
-        """The year of a new minute, and whether it belongs to the clock's current year."""
+        """The year of a new minute, and whether it is the clock's (possibly new) current year."""
         month = fields[0]
         if self._year is None:
-            self._year = self._guess_year(fields)
-        elif self._month and self._month - month >= _ROLLOVER_MONTHS:
-            self._year += 1
-            self._month = month
-            self._minutes.clear()
-        elif self._month and month - self._month >= _ROLLOVER_MONTHS:
+            return self._guess_year(fields), True
+        if self._month and self._month - month >= _ROLLOVER_MONTHS:
+            return self._year + 1, True
+        if self._month and month - self._month >= _ROLLOVER_MONTHS:
             return self._year - 1, False
         return self._year, True
 
