@@ -196,3 +196,16 @@ def test_rfc3339_round_trip(moment: datetime, offset_minutes: int) -> None:
     assert parsed is not None
     assert abs(parsed[0] - aware.timestamp()) < 1e-5
     assert parsed[1] == "h a"
+
+
+@given(st.datetimes(), st.integers(min_value=-14 * 60, max_value=14 * 60), st.booleans())
+def test_extreme_dates_never_raise(
+    moment: datetime, offset_minutes: int, with_offset: bool
+) -> None:
+    """Dates at the ends of the calendar, with or without an offset, never raise."""
+    if with_offset:
+        moment = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    SyslogClock(TOKYO).parse(moment.isoformat() + " h a")
+    traditional = f"{moment:%b} {moment.day:2d} {moment:%H:%M:%S} h a"
+    SyslogClock(TOKYO, moment.year).parse(traditional)
+    SyslogClock(TOKYO, not_after=0.0).parse(traditional)

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -258,6 +259,27 @@ def test_sasl_failure_is_a_failed_login() -> None:
             },
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("logged", "status"),
+    [
+        ("sent", "sent"),
+        ("deferred", "deferred"),
+        ("bounced", "bounced"),
+        ("expired, returned to sender", "expired"),
+        ("SOFTBOUNCE", "deferred"),
+        ("deliverable", None),
+        ("undeliverable", None),
+    ],
+)
+def test_delivery_statuses(logged: str, status: str | None) -> None:
+    """Delivery statuses map to sent/deferred/bounced/expired (soft_bounce's SOFTBOUNCE is
+    deferred); address verification probes are no deliveries."""
+    events = new_parser().feed(to(0, "4ST", "a@example.org", status=logged))
+    assert [event.status for event in events if isinstance(event, Delivery)] == (
+        [status] if status else []
+    )
 
 
 def test_other_programs_are_ignored() -> None:

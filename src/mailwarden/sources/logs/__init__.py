@@ -42,7 +42,7 @@ class LogParser(Protocol):
         ...
 
 
-ParserFactory: TypeAlias = Callable[[tzinfo, "int | None"], LogParser]
+ParserFactory: TypeAlias = Callable[[tzinfo, int | None], LogParser]
 """Makes a parser from the zone of the log's timestamps and the year of its first line."""
 
 PARSERS: Mapping[str, ParserFactory] = MappingProxyType({"postfix": PostfixLogParser})
@@ -75,6 +75,9 @@ def read_events(
     """
     files = order_files(paths, tz)
     parser = make_parser(name, tz, first_year(files, tz) if year is None else year)
+    feed = parser.feed
     for line in read_in_order(files):
-        yield from parser.feed(line)
+        events = feed(line)
+        if events:
+            yield from events
     yield from parser.flush()

@@ -42,7 +42,10 @@ DEFAULT_MAX_PENDING = 100_000  # messages assembled at once; the oldest is emitt
 DEFAULT_MAX_RECIPIENTS = 1_000  # distinct recipient addresses kept per message
 
 _MAX_FIELD = 320  # characters kept of an address, account, relay or reason
-_STATUSES = frozenset({"sent", "deferred", "bounced", "expired"})
+# delivery status → Delivery.status; soft_bounce=yes logs SOFTBOUNCE for a bounce kept queued
+_STATUSES = {status: status for status in ("sent", "deferred", "bounced", "expired")} | {
+    "SOFTBOUNCE": "deferred"
+}
 _DAEMONS = frozenset(
     {"smtpd", "smtp", "lmtp", "local", "virtual", "pipe", "error", "discard", "retry"}
     | {"cleanup", "qmgr", "nqmgr", "pickup", "bounce", "postsuper", "postscreen"}
@@ -58,6 +61,12 @@ _SASL = re.compile(
 
 def _clip(text: str) -> str:
     return text if len(text) <= _MAX_FIELD else text[:_MAX_FIELD]
+
+
+def _is_postfix(tag: str) -> bool:
+    """Whether a syslog tag (``postfix-out/smtpd[12]``, ``smtpd``) names a Postfix daemon."""
+    program = tag.partition("[")[0]
+    return program.startswith("postfix") or program.rpartition("/")[2] in _DAEMONS
 
 
 def _fields(tail: str) -> dict[str, str]:
@@ -140,6 +149,7 @@ class PostfixLogParser:
     ) -> None:
         self.stats = PostfixStats()
         self._clock = SyslogClock(tz, year)
+        self._timestamp = self._clock.parse
         self._grace = grace
         self._max_pending = max(1, max_pending)
         self._max_recipients = max(0, max_recipients)
@@ -165,7 +175,7 @@ class PostfixLogParser:
     def feed(self, line: str) -> list[PostfixEvent]:
         """The events this line produces or completes (often none)."""
         self.stats.lines += 1
-        parsed = self._clock.parse(line)
+        parsed = self._timestamp(line)
         if parsed is None:
             self.stats.unparsed += 1
             return []
@@ -198,11 +208,7 @@ class PostfixLogParser:
         colon = rest.find(": ", space + 1)
         if space < 0 or colon < 0:
             return
-        program = rest[space + 1 : colon]
-        bracket = program.find("[")
-        if bracket >= 0:
-            program = program[:bracket]
-        if not program.startswith("postfix") and program.rpartition("/")[2] not in _DAEMONS:
+        if not rest.startswith("postfix", space + 1) and not _is_postfix(rest[space + 1 : colon]):
             return
         start = colon + 2
         end = rest.find(": ", start, start + 34)
@@ -214,7 +220,7 @@ class PostfixLogParser:
                     handler(when, (rest[:space], queue_id), rest[end + 2 :], out)
                     return
         if rest.startswith("warning: ", start):
-            self._warning(when, program, rest[start:], out)
+            self._warning(when, rest[space + 1 : colon].partition("[")[0], rest[start:], out)
 
     def _client(
         self, when: float, key: tuple[str, str], body: str, out: list[PostfixEvent]
@@ -268,8 +274,8 @@ class PostfixLogParser:
         if match is None or at < 0:
             self.stats.unparsed += 1
             return
-        status = body[at + 9 : at + 19].partition(" ")[0].rstrip(",")
-        if status not in _STATUSES:  # address verification probes and the like
+        status = _STATUSES.get(body[at + 9 : at + 21].partition(" ")[0].rstrip(","))
+        if status is None:  # address verification probes and the like
             return
         recipient, original, relay = match.group(1, 2, 3)
         start = body.find(", dsn=", match.end(), at)
@@ -302,7 +308,16 @@ class PostfixLogParser:
             return
         details = {"service": program, "client_name": _clip(name), "reason": _clip(reason)}
         out.append(
-            Login(when, _clip(account), address, False, "smtp", mechanism.upper(), "log", details)
+            Login(
+                when,
+                _clip(account),
+                _clip(address),
+                False,
+                "smtp",
+                mechanism.upper(),
+                "log",
+                details,
+            )
         )
 
     # messages -----------------------------------------------------------------------------

@@ -80,38 +80,35 @@ class SyslogClock:
     def parse(self, line: str) -> tuple[float, str] | None:
         """``(epoch seconds, rest of the line)`` for a line with a leading timestamp, else None."""
         month = _MONTHS.get(line[:3])
-        try:
-            if month is not None:
-                return self._traditional(line, month)
-            if line[:1] in _DIGITS:
-                return self._iso(line)
-        except (ValueError, OverflowError):
-            pass
-        return None
-
-    # traditional ---------------------------------------------------------------------------
-
-    def _traditional(self, line: str, month: int) -> tuple[float, str] | None:
-        if line[3:4] != " ":
-            return None
-        pos = 5 if line[5:6] == " " and line[4:5] != " " else 6  # space before the time
-        if line[pos : pos + 1] != " " or line[pos + 3 : pos + 4] != ":":
-            return None
+        if month is None:
+            return self._iso(line) if line[:1] in _DIGITS else None
+        # Traditional, inline as it is the common case: ``Nov 28 10:57:01``, ``Nov  8``, ``Nov 8``.
+        pos = 5 if line[5:6] == " " and line[4:5] != " " else 6  # the space before the time
         seconds = line[pos + 7 : pos + 9]
         if line[pos + 6 : pos + 7] != ":" or seconds not in _SECONDS:
             return None
         end = pos + 9 if line[pos + 9 : pos + 10] == " " else _fraction_end(line, pos + 9)
         if line[end : end + 1] != " ":
             return None
-        key = line[: pos + 6]
-        base = self._minutes.get(key)
+        base = self._minutes.get(line[: pos + 6])  # only well-formed minutes are cached
         if base is None:
-            base = self._traditional_minute(key, month, pos)
+            base = self._new_minute(line, month, pos)
             if base is None:
                 return None
         if end == pos + 9:
             return base + int(seconds), line[end + 1 :]
         return base + float(line[pos + 7 : end].replace(",", ".")), line[end + 1 :]
+
+    # traditional ---------------------------------------------------------------------------
+
+    def _new_minute(self, line: str, month: int, pos: int) -> float | None:
+        """The epoch of a traditional minute not seen yet, or None if it is not well-formed."""
+        if line[3:4] != " " or line[pos : pos + 1] != " " or line[pos + 3 : pos + 4] != ":":
+            return None
+        try:
+            return self._traditional_minute(line[: pos + 6], month, pos)
+        except (ValueError, OverflowError, OSError):
+            return None
 
     def _traditional_minute(self, key: str, month: int, pos: int) -> float | None:
         """The epoch of the minute ``key`` (``Nov 28 10:57``), choosing its year; cached."""
@@ -162,11 +159,12 @@ class SyslogClock:
         self._last_base = first
         return first
 
-    def _remember(self, key: str, base: float) -> None:
+    def _remember(self, key: str, base: float, *, local: bool = True) -> None:
+        """Cache a minute; a local minute that occurs twice (end of DST) is not cached."""
         minutes = self._minutes
         if len(minutes) >= _CACHE_LIMIT:
             minutes.clear()
-        if not self._ambiguous(base):
+        if not (local and self._ambiguous(base)):
             minutes[key] = base
 
     def _ambiguous(self, base: float) -> bool:
@@ -188,8 +186,11 @@ class SyslogClock:
         key = line[:16] + offset
         base = self._minutes.get(key)
         if base is None:
-            base = self._iso_minute(line, offset)
-            self._remember(key, base)
+            try:
+                base = self._iso_minute(line, offset)
+                self._remember(key, base, local=not offset)
+            except (ValueError, OverflowError, OSError):
+                return None
         if "," in seconds:
             seconds = seconds.replace(",", ".")
         return base + float(seconds), line[match.end() :]
