@@ -32,6 +32,10 @@ class Batch:
         return bool(self.states or self.incidents or self.events or self.flags or self.decisions)
 
 
+READ_STATE_QMARK = "SELECT data FROM account_states WHERE account = ?"
+READ_STATE_FORMAT = "SELECT data FROM account_states WHERE account = %s"
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _entry: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -90,8 +94,8 @@ class Store:
         """One account's state (on the decision path: a plain DB-API query, no ORM layers)."""
         if self._reader is None:
             self._reader = self.engine.raw_connection()
-            mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-            self._read_sql = f"SELECT data FROM account_states WHERE account = {mark}"
+            qmark = self.engine.dialect.paramstyle == "qmark"
+            self._read_sql = READ_STATE_QMARK if qmark else READ_STATE_FORMAT
         cursor = self._reader.cursor()
         try:
             cursor.execute(self._read_sql, (account,))

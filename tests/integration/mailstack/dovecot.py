@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import imaplib
+import os
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +32,7 @@ log_path = {root}/dovecot.log
 auth_mechanisms = plain login
 disable_plaintext_auth = no
 auth_verbose = yes
+auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir
 
@@ -107,6 +110,7 @@ class DovecotInstance:
             stdin=subprocess.DEVNULL,
             stdout=stderr,
             stderr=stderr,
+            start_new_session=True,
         )
         stderr.close()
         with cleanup_on_error(self.stop):
@@ -131,15 +135,15 @@ class DovecotInstance:
         return text + "".join(f"{line}\n" for line in self.extra_config)
 
     def stop(self) -> None:
-        """Stop the master process (it stops its children); safe to call twice."""
+        """SIGTERM to Dovecot's process group (SIGKILL after 2 s); safe to call twice."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # e.g. auth still waiting for a stats handshake
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
 
     def hash_password(self, password: str, scheme: str | None = None) -> str:

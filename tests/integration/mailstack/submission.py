@@ -32,6 +32,18 @@ def xclient(smtp: smtplib.SMTP, addr: str, name: str, helo: str) -> None:
     smtp.ehlo(helo)
 
 
+def authenticate(smtp: smtplib.SMTP, user: str, password: str, mechanism: str) -> None:
+    """One AUTH attempt with the given mechanism (PLAIN or LOGIN); SMTPAuthenticationError on 535.
+
+    smtplib's login() would try every mechanism in turn, so a wrong password would count twice.
+    """
+    if not smtp.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("the server does not offer AUTH")
+    smtp.user, smtp.password = user, password
+    auth_object = {"PLAIN": smtp.auth_plain, "LOGIN": smtp.auth_login}[mechanism.upper()]
+    smtp.auth(mechanism.upper(), auth_object, initial_response_ok=True)
+
+
 def send_envelope(smtp: smtplib.SMTP, sender: str, rcpts: Sequence[str], data: bytes) -> str:
     """MAIL, RCPT each, DATA; the queue id from '250 ... queued as ID'.
 
@@ -70,14 +82,18 @@ def submit(
     subject: str = "mailwarden test",
     body: str = "Hello from the Mailwarden integration tests.\n",
     message: bytes | None = None,
+    auth_mechanism: str = "PLAIN",
     timeout: float = 30.0,
 ) -> str:
-    """Submit one message and return its Postfix queue id; user=None skips AUTH."""
+    """Submit one message and return its Postfix queue id; user=None skips AUTH.
+
+    message replaces the generated one (then subject and body are unused).
+    """
     data = message if message is not None else build_message(sender, rcpts, subject, body)
     with smtplib.SMTP(host, port, local_hostname=helo, timeout=timeout) as smtp:
         smtp.ehlo(helo)
         if xclient_addr is not None:
             xclient(smtp, xclient_addr, xclient_name, helo)
         if user is not None:
-            smtp.login(user, password or "")
+            authenticate(smtp, user, password or "", auth_mechanism)
         return send_envelope(smtp, sender, rcpts, data)
