@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from _doc import write_section
-
 from mailwarden.config import Config
 from mailwarden.service import Runtime
 

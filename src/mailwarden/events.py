@@ -47,7 +47,13 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Login:
-    """An authentication attempt (successful or not) seen by a mail server."""
+    """An authentication attempt (successful or not) seen by a mail server.
+
+    ``attempts`` is the number of failed attempts a failure stands for: 1 for a line per attempt,
+    more for a session summary such as Dovecot's ``(auth failed, 3 attempts in 16 secs)`` whose
+    attempts were not already reported one by one. Summing it over failures counts each attempt
+    once.
+    """
 
     time: float
     account: str
@@ -57,3 +63,4 @@ class Login:
     mechanism: str = ""
     source: str = ""
     details: dict[str, str] = field(default_factory=dict)
+    attempts: int = 1

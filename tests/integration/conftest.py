@@ -8,22 +8,34 @@ skips the test, or fails it under MAILWARDEN_STRICT=1.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mailstack import DovecotInstance, MailStack, PostfixInstance, SinkServer
-from mailstack.factories import DovecotFactory, MailStackFactory, PostfixFactory, SinkFactory
 from mailstack.common import make_root, remove_root, require_program
+from mailstack.factories import DovecotFactory, MailStackFactory, PostfixFactory, SinkFactory
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember each phase's report on the item, so teardown can tell that a test failed."""
     report = yield
     setattr(item, f"mailstack_{report.when}", report)
     return report
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A service a factory started: how to stop it, read its log, and its folder (if any)."""
+
+    name: str
+    stop: Callable[[], None]
+    logs: Callable[[], list[str]]
+    root: Path | None = None
 
 
 def _failed(request: pytest.FixtureRequest) -> bool:
@@ -40,18 +52,19 @@ def _dump_logs(name: str, lines: list[str]) -> None:
 
 def _teardown(
     request: pytest.FixtureRequest,
-    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]],
+    started: list[_Started],
 ) -> None:
+    """Stop what a factory started (newest first), dump logs of a failed test, remove folders."""
     errors: list[BaseException] = []
-    for root, stop, logs, name in reversed(started):
+    for service in reversed(started):
         try:
-            stop()
+            service.stop()
         except Exception as exc:  # keep stopping the others
             errors.append(exc)
         if _failed(request):
-            _dump_logs(name, logs())
-        if root is not None:
-            remove_root(root)
+            _dump_logs(service.name, service.logs())
+        if service.root is not None:
+            remove_root(service.root)
     if errors:
         raise errors[0]
 
@@ -59,11 +72,15 @@ def _teardown(
 @pytest.fixture
 def sink_factory(request: pytest.FixtureRequest) -> Iterator[SinkFactory]:
     """sink_factory(port=None) -> SinkServer: a started recording SMTP server on 127.0.0.1."""
-    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]] = []
+    started: list[_Started] = []
 
     def factory(port: int | None = None) -> SinkServer:
         sink = SinkServer(port)
-        started.append((None, sink.stop, lambda: [repr(m) for m in sink.messages], repr(sink)))
+
+        def received() -> list[str]:
+            return [repr(message) for message in sink.messages]
+
+        started.append(_Started(f"sink {sink.port}", sink.stop, received))
         return sink.start()
 
     yield factory
@@ -77,7 +94,7 @@ def dovecot_factory(request: pytest.FixtureRequest) -> Iterator[DovecotFactory]:
     users maps login to password (hashed with `doveadm pw -s scheme`, or given as '{SCHEME}...');
     extra_config lines are appended to dovecot.conf (e.g. auth_policy_server_url = ...).
     """
-    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]] = []
+    started: list[_Started] = []
 
     def factory(
         users: Mapping[str, str], scheme: str = "PLAIN", extra_config: Sequence[str] = ()
@@ -89,7 +106,7 @@ def dovecot_factory(request: pytest.FixtureRequest) -> Iterator[DovecotFactory]:
         except BaseException:
             remove_root(root)
             raise
-        started.append((root, dovecot.stop, dovecot.log_lines, f"dovecot {root}"))
+        started.append(_Started(f"dovecot {root}", dovecot.stop, dovecot.log_lines, root))
         return dovecot.start()
 
     yield factory
@@ -106,7 +123,7 @@ def postfix_factory(request: pytest.FixtureRequest) -> Iterator[PostfixFactory]:
     check_policy_service at RCPT and END-OF-DATA (None: no policy check); the two restriction
     strings replace the generated lists; main_cf overrides any parameter.
     """
-    started: list[tuple[Path | None, Callable[[], None], Callable[[], list[str]], str]] = []
+    started: list[_Started] = []
 
     def factory(
         *,
@@ -133,7 +150,7 @@ def postfix_factory(request: pytest.FixtureRequest) -> Iterator[PostfixFactory]:
         except BaseException:
             remove_root(root)
             raise
-        started.append((root, postfix.stop, postfix.log_lines, f"postfix {root}"))
+        started.append(_Started(f"postfix {root}", postfix.stop, postfix.log_lines, root))
         return postfix.start()
 
     yield factory
@@ -145,7 +162,8 @@ def mailstack_factory(
     sink_factory: SinkFactory, dovecot_factory: DovecotFactory, postfix_factory: PostfixFactory
 ) -> MailStackFactory:
     """mailstack_factory(users, policy=None, scheme='PLAIN', dovecot_config=(), main_cf=None)
-    -> MailStack(sink, dovecot, postfix): Postfix with SASL through Dovecot, relaying to the sink."""
+    -> MailStack(sink, dovecot, postfix): Postfix with SASL through Dovecot, relaying to the sink.
+    """
 
     def factory(
         users: Mapping[str, str],

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from mailstack import MailStack, free_port
+from mailstack.common import require_program
 from mailstack.factories import MailStackFactory
 
 USER = "alice@mailwarden.test"
@@ -138,6 +139,19 @@ def test_released_mail_reaches_sink(
     stack.postfix.wait_for(lambda: stack.postfix.postqueue_json() == [], what="empty queue")
 
 
+def test_set_policy_switches_service_at_runtime(
+    mailstack_factory: MailStackFactory, hold_policy: PolicyServer
+) -> None:
+    """set_policy() reloads Postfix: first without policy (delivered), then HOLD (held)."""
+    stack = mailstack_factory({USER: PASSWORD})
+    stack.postfix.submit(USER, PASSWORD, USER, [RCPT])
+    stack.sink.wait_for_messages(1)
+    stack.postfix.set_policy(hold_policy.port)
+    queue_id = stack.postfix.submit(USER, PASSWORD, USER, [RCPT])
+    assert stack.postfix.queue_ids("hold") == [queue_id]
+    assert len(stack.sink.messages) == 1
+
+
 def test_policy_server_down_fails_open(mailstack_factory: MailStackFactory) -> None:
     """With the policy service on a closed port, mail still reaches the sink (DUNNO)."""
     stack = mailstack_factory({USER: PASSWORD}, policy=f"inet:127.0.0.1:{free_port()}")
@@ -179,3 +193,13 @@ def test_instances_do_not_clash(mailstack_factory: MailStackFactory) -> None:
     second.postfix.submit(USER, PASSWORD, USER, ["two@example.org"])
     assert first.sink.wait_for_messages(1)[0].rcpt_tos == ("one@example.org",)
     assert second.sink.wait_for_messages(1)[0].rcpt_tos == ("two@example.org",)
+
+
+def test_missing_component_skips_or_fails_in_strict_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A missing program skips the test locally and fails it under MAILWARDEN_STRICT=1."""
+    monkeypatch.delenv("MAILWARDEN_STRICT", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-such-mta"):
+        require_program("no-such-mta", "no-such-package")
+    monkeypatch.setenv("MAILWARDEN_STRICT", "1")
+    with pytest.raises(pytest.fail.Exception, match="MAILWARDEN_STRICT=1"):
+        require_program("no-such-mta", "no-such-package")

@@ -50,7 +50,7 @@ def show_incident(
         typer.echo(f"mailwarden: no incident {incident_id!r}", err=True)
         raise typer.Exit(1)
     if as_json:
-        typer.echo(json.dumps(row, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(row, ensure_ascii=False))
         return
     key = "ja" if lang == "ja" else "en"
     typer.echo(f"{row['id']}  {row['status']}  {row['severity']}  score {row['score']}")

@@ -16,7 +16,7 @@ from mailwarden.engine.signals import OUTBOUND, Context, Reason, Signal
 from mailwarden.engine.signals.rate import CHECKS, peak_key
 from mailwarden.engine.signals.recipients import PEAK_KEY
 from mailwarden.engine.state import MAX_PENDING, AccountState, States
-from mailwarden.engine.windows import Totals
+from mailwarden.engine.windows import Totals, Windows
 from mailwarden.events import Submission
 
 SETTLE_SECONDS = 86400.0
@@ -206,6 +206,8 @@ class Engine:
         was = state.quarantined
         state.quarantined = False
         state.quarantine_incident = ""
+        if was:  # the attack's burst must not count against the account's own mail
+            state.windows = Windows()
         self.states.changed(state)
         return was
 

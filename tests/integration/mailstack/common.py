@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -22,6 +23,22 @@ KEEP_ENV = "MAILWARDEN_KEEP_TMP"
 LOOPBACK = "127.0.0.1"
 
 _handed_out: set[int] = set()
+_stoppers: list[Callable[[], None]] = []
+
+
+def stop_at_exit(stop: Callable[[], None]) -> None:
+    """Also run stop() when the interpreter exits: a last resort if a teardown never ran.
+
+    stop must be idempotent; fixtures still stop every service at teardown.
+    """
+    _stoppers.append(stop)
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for stop in reversed(_stoppers):
+        with contextlib.suppress(Exception):
+            stop()
 
 
 def strict_mode() -> bool:

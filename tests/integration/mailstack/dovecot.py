@@ -17,6 +17,7 @@ from .common import (
     read_lines,
     require_program,
     require_root,
+    stop_at_exit,
     wait_for,
 )
 
@@ -113,6 +114,7 @@ class DovecotInstance:
             start_new_session=True,
         )
         stderr.close()
+        stop_at_exit(self.stop)
         with cleanup_on_error(self.stop):
             wait_for(self._listening, 15, what=f"Dovecot listeners ({self.root})")
         return self
@@ -160,7 +162,7 @@ class DovecotInstance:
         return result.stdout.strip()
 
     def set_users(self, users: Mapping[str, str]) -> None:
-        """Replace the passwd-file; a value starting with '{' is taken as an already hashed password.
+        """Replace the passwd-file; a value starting with '{' is taken as already hashed.
 
         Dovecot re-reads the file when it changes, so this works while running too.
         """

@@ -21,6 +21,7 @@ from .common import (
     read_lines,
     require_program,
     require_root,
+    stop_at_exit,
     wait_for,
 )
 from .submission import submit
@@ -147,7 +148,9 @@ class PostfixInstance:
             self.params.update(
                 smtpd_sasl_auth_enable="yes", smtpd_sasl_type="dovecot", smtpd_sasl_path=sasl_path
             )
-        self.params.update(self._restrictions(policy, recipient_restrictions, end_of_data_restrictions))
+        self.params.update(
+            self._restrictions(policy, recipient_restrictions, end_of_data_restrictions)
+        )
         self.params.update(main_cf or {})
         self._started = False
 
@@ -159,10 +162,13 @@ class PostfixInstance:
         policy: str | int | None, recipient: str | None, end_of_data: str | None
     ) -> dict[str, str]:
         checks = [policy_check(policy)] if policy is not None else []
-        default_recipient = ", ".join([*checks, "permit_sasl_authenticated", "reject"])
+        if recipient is None:
+            recipient = ", ".join([*checks, "permit_sasl_authenticated", "reject"])
+        if end_of_data is None:
+            end_of_data = ", ".join(checks)
         return {
-            "smtpd_recipient_restrictions": default_recipient if recipient is None else recipient,
-            "smtpd_end_of_data_restrictions": ", ".join(checks) if end_of_data is None else end_of_data,
+            "smtpd_recipient_restrictions": recipient,
+            "smtpd_end_of_data_restrictions": end_of_data,
         }
 
     # --- life cycle -------------------------------------------------------------------------
@@ -172,9 +178,12 @@ class PostfixInstance:
         self.config_dir.mkdir(mode=0o755, exist_ok=True)
         self.queue_dir.mkdir(mode=0o755, exist_ok=True)  # postfix start creates what is missing
         self._write_main_cf()
-        write_config(self.config_dir / "master.cf", _MASTER_CF.format(host=self.host, port=self.port))
+        write_config(
+            self.config_dir / "master.cf", _MASTER_CF.format(host=self.host, port=self.port)
+        )
         with cleanup_on_error(self.stop):
             self._started = True
+            stop_at_exit(self.stop)
             self._run(self._postfix, "start", timeout=60)
             wait_for(lambda: port_open(self.port), 15, what=f"Postfix smtpd on {self.port}")
         return self
@@ -252,7 +261,7 @@ class PostfixInstance:
         return self._run(self._postconf, *args)
 
     def postsuper(self, *args: str, queue_ids: Sequence[str] = ()) -> str:
-        """Run `postsuper -c DIR args...`; queue_ids go on stdin (use with '-h -', '-H -', '-d -')."""
+        """Run `postsuper -c DIR args...`; queue_ids go on stdin (for '-h -', '-H -', '-d -')."""
         return self._run(self._postsuper, *args, stdin="".join(f"{q}\n" for q in queue_ids))
 
     def postqueue_json(self) -> list[dict[str, Any]]:
@@ -308,7 +317,14 @@ class PostfixInstance:
     ) -> str:
         """Submit through this instance's smtpd (see submission.submit); returns the queue id."""
         return submit(
-            self.host, self.port, user, password, sender, rcpts, xclient_addr=xclient_addr, **options
+            self.host,
+            self.port,
+            user,
+            password,
+            sender,
+            rcpts,
+            xclient_addr=xclient_addr,
+            **options,
         )
 
 

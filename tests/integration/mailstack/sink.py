@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -24,7 +24,9 @@ class ReceivedMessage:
 
     def message(self) -> EmailMessage:
         """The content parsed as an email message (headers added by Postfix included)."""
-        return cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(self.content))
+        parsed = BytesParser(policy=policy.default).parsebytes(self.content)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
     @property
     def subject(self) -> str:

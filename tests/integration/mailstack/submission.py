@@ -60,7 +60,7 @@ def send_envelope(smtp: smtplib.SMTP, sender: str, rcpts: Sequence[str], data: b
             refused[rcpt] = (code, reply)
     if len(refused) == len(rcpts):
         smtp.rset()
-        raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
+        raise smtplib.SMTPRecipientsRefused(refused)
     code, reply = smtp.data(data)  # raises SMTPDataError on a non-250 answer
     match = _QUEUED_AS.search(reply)
     if match is None:
