@@ -127,6 +127,68 @@ class Signals:
     unknown_recipients: float = setting(
         0.3, "Mostly external recipients the account never wrote to."
     )
+    login_risk: float = setting(
+        1.0, "The account logged in suspiciously in the last login.risk_hours (holds at once)."
+    )
+    bounces: float = setting(
+        0.5, "Many of the account's recent messages bounced as non-existent recipients."
+    )
+
+
+@dataclass
+class Login:
+    """The login guard: Dovecot auth policy, log-based detections and their thresholds."""
+
+    listen: str = setting("127.0.0.1:10041", "Dovecot auth policy server: HOST:PORT, or off.")
+    api_header: str = setting("X-API-Key", "Header Dovecot sends the API key in.")
+    api_key: str = setting(
+        "", "API key Dovecot must send; empty: generated once into DATA_DIR/auth-policy.key."
+    )
+    max_body_bytes: int = setting(65536, "Larger auth policy requests are refused (413).")
+    window_minutes: int = setting(60, "Failures are counted over this many minutes.")
+    tarpit_after: int = setting(
+        5, "Distinct wrong passwords from one address before its attempts are tarpitted."
+    )
+    reject_after: int = setting(
+        10, "Distinct wrong passwords from one address before its attempts are rejected."
+    )
+    tarpit_seconds: int = setting(5, "Delay Dovecot applies to a tarpitted attempt.")
+    account_brute_force: int = setting(
+        10, "Distinct wrong passwords on one account, from any address, that make an attack."
+    )
+    spray_accounts: int = setting(
+        10, "Accounts failed from one address or network that make a password spray."
+    )
+    spray_max_per_account: int = setting(
+        3, "A spray tries few passwords per account: at most this many each."
+    )
+    after_failures: int = setting(
+        3, "Wrong passwords on an account shortly before a success that make it suspicious."
+    )
+    impossible_travel_kmh: float = setting(
+        1000.0, "Two logins farther apart than this speed allows are impossible travel."
+    )
+    warm_logins: int = setting(
+        20, "Successful logins an account needs before new country/network/device count."
+    )
+    risk_threshold: float = setting(
+        0.6, "A successful login whose findings weigh this much raises the account's risk."
+    )
+    risk_hours: float = setting(
+        24.0, "How long a risky login makes the outbound guard hold the account's mail."
+    )
+    reject_high_risk: bool = setting(
+        False, "Also refuse further logins of an account at risk (until released)."
+    )
+    flag_legacy_auth: bool = setting(
+        True, "Report POP3, cleartext and PLAIN/LOGIN-without-TLS logins per account."
+    )
+    deny_files: list[str] = setting(
+        [], "Files of addresses and networks (CIDR), one a line, whose logins are refused."
+    )
+    bounce_threshold: int = setting(
+        20, "Bounced recipients (5.1.x) of one account in an hour that make a signal."
+    )
 
 
 @dataclass
@@ -166,6 +228,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     baseline: Baseline = field(default_factory=Baseline)
     signals: Signals = field(default_factory=Signals)
+    login: Login = field(default_factory=Login)
     policy: Policy = field(default_factory=Policy)
     store: Store = field(default_factory=Store)
     data_dir: Path = field(default=Path("mailwarden-data"), metadata={"doc": "internal"})

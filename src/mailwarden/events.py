@@ -64,3 +64,6 @@ class Login:
     source: str = ""
     details: dict[str, str] = field(default_factory=dict)
     attempts: int = 1
+    pwhash: str = ""  # Dovecot auth policy: truncated hash of nonce, user and password
+    device: str = ""  # client id (IMAP ID, device_id) when known
+    tls: str = ""  # "yes", "no", "secured" (trusted network) or "" when unknown

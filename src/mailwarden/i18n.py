@@ -41,6 +41,69 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "account is quarantined since {since} (incident {incident}); held until released",
         "このアカウントは{since}から隔離中です（インシデント{incident}）。解除まで保留します",
     ),
+    "login_risk": (
+        "the account logged in suspiciously at {at} ({why}); its mail is held for {hours}h",
+        "このアカウントは{at}に不審なログイン（{why}）があったため、{hours}時間は送信を保留します",
+    ),
+    "bounces": (
+        "{count} recipients of this account bounced as non-existent in the last hour",
+        "直近1時間にこのアカウントの宛先{count}件が存在しない宛先として返送されました",
+    ),
+    "brute_force_address": (
+        "{count} distinct wrong passwords from this address in {minutes} minutes "
+        "({accounts} accounts)",
+        "このアドレスから{minutes}分間に{count}種類の誤ったパスワード（{accounts}アカウント）",
+    ),
+    "brute_force_account": (
+        "{count} distinct wrong passwords on this account in {minutes} minutes from "
+        "{sources} addresses",
+        "このアカウントに{minutes}分間で{count}種類の誤ったパスワード（{sources}個のアドレスから）",
+    ),
+    "password_spray": (
+        "{source} failed on {accounts} accounts in {minutes} minutes with few passwords each",
+        "{source} から{minutes}分間に{accounts}アカウントへ少数ずつのパスワードを試行"
+        "（パスワードスプレー）",
+    ),
+    "login_after_failures": (
+        "successful login after {count} distinct wrong passwords in {minutes} minutes",
+        "{minutes}分間に{count}種類の誤ったパスワードの後でログインに成功しました",
+    ),
+    "foreign_login": (
+        "login from {country} ({address}), outside the home countries",
+        "{country}（{address}）からのログインです。通常の国・地域外です",
+    ),
+    "new_country": (
+        "first login of this account from {country} ({address})",
+        "このアカウントで初めての国 {country}（{address}）からのログインです",
+    ),
+    "new_login_network": (
+        "first login of this account from network {asn} ({network})",
+        "このアカウントで初めてのネットワーク {asn}（{network}）からのログインです",
+    ),
+    "new_device": (
+        "first login of this account from device {device}",
+        "このアカウントで初めての端末 {device} からのログインです",
+    ),
+    "impossible_travel": (
+        "logged in from {frm} and {to}, {km} km apart, {hours} hours apart: impossible travel",
+        "{frm} と {to}（約{km}km）から{hours}時間の間隔でログイン：移動不可能な組み合わせです",
+    ),
+    "unusual_login_hour": (
+        "login at {hour}:00 local time, an hour this account never logs in at",
+        "現地時刻{hour}時台のログインです。このアカウントが通常ログインしない時間帯です",
+    ),
+    "legacy_auth": (
+        "legacy authentication ({kinds}: {protocol}, {mechanism}); consider switching it off",
+        "古い認証方式（{kinds}：{protocol}、{mechanism}）が使われています。無効化を検討してください",
+    ),
+    "denied_address": (
+        "login attempt from {address}, which is on a deny list",
+        "拒否リストにあるアドレス {address} からのログイン試行です",
+    ),
+    "login.incident.title": (
+        "Suspicious login to {account}: its outbound mail is held",
+        "{account} への不審なログイン：送信メールを保留します",
+    ),
     "incident.title": (
         "Outbound mail of {account} held: the account does not send like itself",
         "{account} の送信メールを保留しました：通常と異なる送信です",

@@ -16,11 +16,11 @@ from typing import Any
 
 from mailwarden.config import Config
 from mailwarden.engine.engine import Engine
-from mailwarden.engine.incident import iso
 from mailwarden.engine.state import MemoryStates
 from mailwarden.events import Submission
 from mailwarden.service import Runtime
 from mailwarden.sources.logs import read_events
+from mailwarden.timefmt import iso
 
 Paths = Iterable[str | os.PathLike[str]]
 IMPORT_FLUSH_EVERY = 20000

@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import signal
 import time
+from collections.abc import Iterator
+
+import uvicorn
 
 from mailwarden.config import Config
 from mailwarden.engine.engine import Engine
+from mailwarden.engine.logins.engine import LoginEngine
 from mailwarden.engine.state import MemoryStates
 from mailwarden.guard import OutboundGuard
+from mailwarden.login_guard import LoginGuard
+from mailwarden.sources.dovecot_policy import AuthPolicyApp
 from mailwarden.sources.postfix_policy import PolicyServer
 from mailwarden.store.store import Batch, Store
 
@@ -38,6 +46,7 @@ class Runtime:
         self.states = MemoryStates(cfg.store.max_accounts_in_memory, self._load, self._evict)
         self.engine = Engine(cfg, self.states)
         self.guard = OutboundGuard(cfg, self.engine)
+        self.logins = LoginGuard(cfg, LoginEngine(cfg, self.states, self.engine.geo))
         self.last_flag = time.time()
 
     def _load(self, account: str) -> str | None:
@@ -48,7 +57,7 @@ class Runtime:
 
     def collect(self) -> Batch:
         """Take what must be written (cheap; runs on the event loop)."""
-        batch = self.guard.take_batch()
+        batch = self.guard.take_batch().merge(self.logins.take_batch())
         batch.states = self.states.take_dirty()
         batch.states += list(self.evicted.items())
         return batch
@@ -83,7 +92,51 @@ async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event
             return
 
 
+def api_key(cfg: Config) -> str:
+    """The auth policy API key: configured, or generated once into the data folder."""
+    if cfg.login.api_key:
+        return cfg.login.api_key
+    path = cfg.data_dir / "auth-policy.key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key + "\n")
+    return key
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our loop: signals are ours, not uvicorn's."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def start_auth_policy(rt: Runtime, listen: tuple[str, int]) -> _EmbeddedServer:
+    key = api_key(rt.cfg)
+    app = AuthPolicyApp(rt.logins, rt.cfg.login.api_header, key, rt.cfg.login.max_body_bytes)
+    config = uvicorn.Config(app, host=listen[0], port=listen[1], log_level="warning",
+                            access_log=False, lifespan="off", http="httptools",
+                            timeout_keep_alive=30)
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises the start-up error (port in use, ...)
+            raise OSError(f"auth policy server did not start on {listen[0]}:{listen[1]}")
+        await asyncio.sleep(0.02)
+    print(f"mailwarden: Dovecot auth policy server listening on {listen[0]}:{listen[1]}\n"
+          f"  dovecot.conf: auth_policy_server_url = http://{listen[0]}:{listen[1]}/\n"
+          f"                auth_policy_server_api_header = {rt.cfg.login.api_header}:<key in "
+          f"{rt.cfg.data_dir / 'auth-policy.key'} or [login] api_key>", flush=True)
+    return server
+
+
 async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
+                auth_listen: tuple[str, int] | None = None,
                 ready: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT; flush on the way out."""
     rt = Runtime(cfg)
@@ -99,6 +152,7 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
                               idle_timeout=cfg.policy.idle_timeout)
         host, port = await policy.start(*policy_listen)
         print(f"mailwarden: policy server listening on {host}:{port}", flush=True)
+    auth = await start_auth_policy(rt, auth_listen) if auth_listen is not None else None
     print(f"mailwarden: data in {cfg.data_dir} (store {cfg.store_url.split('://')[0]})",
           flush=True)
     if ready is not None:
@@ -106,3 +160,6 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
     await _flusher(rt, policy, stop)
     if policy is not None:
         await policy.stop()
+    if auth is not None:
+        auth.should_exit = True
+        await asyncio.sleep(0.2)

@@ -34,17 +34,23 @@ class MailwardenProcess:
         self.config.write_text(config, encoding="utf-8")
         self.data_dir = self.root / "data"
         self.policy_port = free_port()
+        self.auth_port = free_port()
         self.log = (self.root / "serve.log").open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mailwarden", "serve", "--config", str(self.config),
              "--data-dir", str(self.data_dir), "--policy-listen",
-             f"127.0.0.1:{self.policy_port}"],
+             f"127.0.0.1:{self.policy_port}", "--auth-policy-listen",
+             f"127.0.0.1:{self.auth_port}"],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        wait_for(lambda: port_open(self.policy_port) or self.proc.poll() is not None,
-                 timeout=30)
+        wait_for(lambda: (port_open(self.policy_port) and port_open(self.auth_port))
+                 or self.proc.poll() is not None, timeout=30)
         if self.proc.poll() is not None:
             raise RuntimeError("mailwarden serve exited:\n" + self.output())
+
+    @property
+    def api_key(self) -> str:
+        return (self.data_dir / "auth-policy.key").read_text(encoding="utf-8").strip()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run another `mailwarden` command on the same configuration and data."""

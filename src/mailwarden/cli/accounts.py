@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
-from mailwarden.engine.incident import iso
 from mailwarden.store.store import Store
+from mailwarden.timefmt import iso
 
 app = typer.Typer(help="Accounts: quarantine and release.", no_args_is_help=True)
 

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
-from mailwarden.engine.incident import iso
 from mailwarden.store.store import Store
+from mailwarden.timefmt import iso
 
 app = typer.Typer(help="Incidents opened by the guards.", no_args_is_help=True)
 

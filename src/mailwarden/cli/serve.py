@@ -19,16 +19,22 @@ def serve_command(
         typer.Option("--policy-listen", help="Postfix policy server: HOST:PORT or off "
                      "(default: [policy] listen, 127.0.0.1:10040)."),
     ] = None,
+    auth_policy_listen: Annotated[
+        str | None,
+        typer.Option("--auth-policy-listen", help="Dovecot auth policy server: HOST:PORT or "
+                     "off (default: [login] listen, 127.0.0.1:10041)."),
+    ] = None,
 ) -> None:
-    """Run Mailwarden: the Postfix policy server and the store behind it."""
+    """Run Mailwarden: the Postfix policy server, the Dovecot auth policy server, the store."""
     cfg = settings(config, data_dir)
     try:
         listen = parse_listen(policy_listen or cfg.policy.listen, "policy")
+        auth = parse_listen(auth_policy_listen or cfg.login.listen, "auth-policy")
     except ValueError as exc:
         typer.echo(f"mailwarden: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        asyncio.run(serve(cfg, listen))
+        asyncio.run(serve(cfg, listen, auth))
     except OSError as exc:
         typer.echo(f"mailwarden: cannot listen: {exc}", err=True)
         raise typer.Exit(1) from None

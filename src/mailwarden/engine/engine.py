@@ -11,13 +11,14 @@ from mailwarden import i18n
 from mailwarden.config import Config
 from mailwarden.engine.baseline import Pending
 from mailwarden.engine.geo import Geo
-from mailwarden.engine.incident import Incident, incident_id, iso
+from mailwarden.engine.incident import Incident, incident_id
 from mailwarden.engine.signals import OUTBOUND, Context, Reason, Signal
 from mailwarden.engine.signals.rate import CHECKS, peak_key
 from mailwarden.engine.signals.recipients import PEAK_KEY
 from mailwarden.engine.state import MAX_PENDING, AccountState, States
 from mailwarden.engine.windows import Totals, Windows
 from mailwarden.events import Submission
+from mailwarden.timefmt import iso
 
 SETTLE_SECONDS = 86400.0
 MAX_RECIPIENTS_LEARNED = 200

@@ -9,11 +9,7 @@ from typing import Any
 
 from mailwarden import i18n
 from mailwarden.engine.signals.base import Reason
-
-
-def iso(t: float) -> str:
-    """A timestamp as RFC 3339 UTC with seconds."""
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+from mailwarden.timefmt import iso
 
 
 def incident_id(account: str, t: float) -> str:
@@ -35,14 +31,15 @@ class Incident:
     reasons: list[Reason]
     evidence: dict[str, Any] = field(default_factory=dict)
     status: str = "open"
+    title_key: str = "incident.title"
 
     @property
     def title_en(self) -> str:
-        return i18n.render("incident.title", "en", account=self.account)
+        return i18n.render(self.title_key, "en", account=self.account)
 
     @property
     def title_ja(self) -> str:
-        return i18n.render("incident.title", "ja", account=self.account)
+        return i18n.render(self.title_key, "ja", account=self.account)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,16 +12,22 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from mailwarden.engine.baseline import Baseline, Pending
-from mailwarden.engine.windows import Windows
+from mailwarden.engine.logins.profile import LoginProfile
+from mailwarden.engine.windows import Window, Windows
 
 MAX_PENDING = 24 * 8  # hourly records: the settle period and then some
+
+
+def bounce_window() -> Window:
+    """The hour of bounces kept for the bounce signal."""
+    return Window(3600, 12)
 
 
 class AccountState:
     """Everything the engine knows about one account."""
 
-    __slots__ = ("account", "baseline", "pending", "quarantine_incident", "quarantine_since",
-                 "quarantined", "windows")
+    __slots__ = ("account", "baseline", "bounces", "logins", "pending", "quarantine_incident",
+                 "quarantine_since", "quarantined", "windows")
 
     def __init__(self, account: str) -> None:
         self.account = account
@@ -31,12 +37,16 @@ class AccountState:
         self.quarantined = False
         self.quarantine_since = 0.0
         self.quarantine_incident = ""
+        self.logins: LoginProfile | None = None
+        self.bounces: Window | None = None
 
     def to_json(self) -> str:
         return json.dumps({
             "windows": self.windows.to_dict(), "baseline": self.baseline.to_dict(),
             "pending": [p.to_list() for p in self.pending],
             "quarantine": [self.quarantined, self.quarantine_since, self.quarantine_incident],
+            "logins": self.logins.to_dict() if self.logins else None,
+            "bounces": self.bounces.to_dict() if self.bounces else None,
         }, separators=(",", ":"))
 
     @classmethod
@@ -50,6 +60,11 @@ class AccountState:
             q = data.get("quarantine", [False, 0.0, ""])
             state.quarantined, state.quarantine_since = bool(q[0]), float(q[1])
             state.quarantine_incident = str(q[2])
+            if data.get("logins"):
+                state.logins = LoginProfile.from_dict(data["logins"])
+            if data.get("bounces"):
+                state.bounces = bounce_window()
+                state.bounces.load(data["bounces"])
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return cls(account)  # a damaged record starts afresh rather than failing mail
         return state

@@ -23,9 +23,14 @@ def _v1_initial(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v2_login_findings(conn: Connection) -> None:
+    schema.login_findings.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema: account state, flags, incidents, incident events, decisions",
      _v1_initial),
+    (2, "login guard findings", _v2_login_findings),
 ]
 
 

@@ -74,3 +74,14 @@ decisions = Table(
     Column("incident_id", String(64), nullable=False),
     Column("reasons", Text, nullable=False),
 )
+
+login_findings = Table(
+    "login_findings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", Float, nullable=False, index=True),
+    Column("signal", String(64), nullable=False, index=True),
+    Column("account", String(320), nullable=False, index=True),
+    Column("address", String(64), nullable=False, index=True),
+    Column("severity", String(16), nullable=False),
+    Column("data", Text, nullable=False),
+)

@@ -27,9 +27,17 @@ class Batch:
     events: list[tuple[str, float, str, dict[str, Any]]] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.states or self.incidents or self.events or self.flags or self.decisions)
+        return bool(self.states or self.incidents or self.events or self.flags or self.decisions
+                    or self.findings)
+
+    def merge(self, other: Batch) -> Batch:
+        """This batch with ``other``'s records appended."""
+        for name in ("states", "incidents", "events", "flags", "decisions", "findings"):
+            getattr(self, name).extend(getattr(other, name))
+        return self
 
 
 READ_STATE_QMARK = "SELECT data FROM account_states WHERE account = ?"
@@ -88,6 +96,11 @@ class Store:
                 conn.execute(self._upsert(schema.account_flags, "account"), batch.flags)
             if batch.decisions:
                 conn.execute(insert(schema.decisions), batch.decisions)
+            if batch.findings:
+                conn.execute(insert(schema.login_findings), [
+                    {"time": f["epoch"], "signal": f["signal"], "account": f["account"],
+                     "address": f["address"], "severity": f["severity"],
+                     "data": json.dumps(f, ensure_ascii=False)} for f in batch.findings])
 
     # -- account state ------------------------------------------------------------------
     def load_state(self, account: str) -> str | None:
@@ -175,3 +188,12 @@ class Store:
             query = query.where(t.c.account == account)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def findings(self, since: float = 0.0, account: str | None = None,
+                 limit: int = 1000) -> list[dict[str, Any]]:
+        t = schema.login_findings
+        query = select(t.c.data).where(t.c.time >= since).order_by(t.c.time.desc()).limit(limit)
+        if account:
+            query = query.where(t.c.account == account)
+        with self.engine.connect() as conn:
+            return [json.loads(r[0]) for r in conn.execute(query).all()]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from mailwarden.engine.signals.base import Context, Reason, Signal
+from mailwarden.engine.signals.bounces import Bounces
 from mailwarden.engine.signals.foreign_country import ForeignCountry
 from mailwarden.engine.signals.hourly_profile import HourlyProfile
+from mailwarden.engine.signals.login_risk import LoginRisk
 from mailwarden.engine.signals.new_network import NewNetwork
 from mailwarden.engine.signals.new_sender import NewSender
 from mailwarden.engine.signals.rate import Rate
@@ -21,6 +23,8 @@ OUTBOUND: list[Signal] = [
     UnusualHour(),
     NewSender(),
     UnknownRecipients(),
+    LoginRisk(),
+    Bounces(),
 ]
 
 __all__ = ["OUTBOUND", "Context", "Reason", "Signal"]

@@ -14,6 +14,8 @@ from types import MappingProxyType
 from typing import Protocol, TypeAlias
 
 from mailwarden.events import Delivery, Login, Submission
+from mailwarden.sources.logs.dovecot import DovecotLogParser
+from mailwarden.sources.logs.exim import EximLogParser
 from mailwarden.sources.logs.files import first_year, order_files, read_in_order
 from mailwarden.sources.logs.postfix import PostfixLogParser
 
@@ -45,7 +47,9 @@ class LogParser(Protocol):
 ParserFactory: TypeAlias = Callable[[tzinfo, int | None], LogParser]
 """Makes a parser from the zone of the log's timestamps and the year of its first line."""
 
-PARSERS: Mapping[str, ParserFactory] = MappingProxyType({"postfix": PostfixLogParser})
+PARSERS: Mapping[str, ParserFactory] = MappingProxyType(
+    {"dovecot": DovecotLogParser, "exim": EximLogParser, "postfix": PostfixLogParser}
+)
 
 
 class UnknownParserError(LookupError):

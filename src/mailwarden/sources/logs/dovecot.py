@@ -61,13 +61,20 @@ _PAM_SERVER_FAULTS = (  # the auth system failed, not the client
     "Module is unknown",
     "Critical error",
 )
-# login-process summaries: phrase → (reason, whether the auth process saw the attempts)
-_SUMMARIES = (
-    ("(proxy dest auth failed)", "proxy destination auth failed", False),
-    ("(user disabled)", "user disabled", True),
-    ("(password expired)", "password expired", True),
-    ("(login disabled)", "login disabled", True),
-)
+# the reason of a login-process summary → (reason, whether the auth process saw the attempts)
+_REASONS = {
+    "auth failed": ("auth failed", True),
+    "authorization failed": ("authorization failed", True),
+    "user disabled": ("user disabled", True),
+    "password expired": ("password expired", True),
+    "login disabled": ("login disabled", True),
+    "tried to use disallowed plaintext auth": ("plaintext auth disabled", False),
+    "tried to use disabled plaintext auth": ("plaintext auth disabled", False),
+    "tried to use disallowed cleartext auth": ("plaintext auth disabled", False),  # 2.4
+    "tried to use unsupported auth mechanism": ("unsupported mechanism", False),
+    "proxy dest auth failed": ("proxy destination auth failed", False),
+    "proxy dest authentication failure": ("proxy destination auth failed", False),  # 2.4
+}
 
 
 def _clip(text: str) -> str:
@@ -347,23 +354,24 @@ def _service(layer: int) -> str:
 
 
 def _summary(head: str) -> tuple[str, int, bool] | None:
-    """(reason, attempts, whether the auth process saw them) of a login-process summary."""
-    at = head.find("(auth failed, ")
-    if at >= 0:
-        return "auth failed", _number(head, at + 14), True
-    at = head.find("(authorization failed, ")
-    if at >= 0:
-        return "authorization failed", _number(head, at + 23), True
-    at = head.find("(tried to use ")
-    if at >= 0:
-        what = head[at + 14 : head.find(")", at)]
-        if what == "unsupported auth mechanism":
-            return "unsupported mechanism", 1, False
-        if what.endswith(" auth") and what.startswith(("disallowed ", "disabled ")):
-            return f"{_clip(what[:-5].rpartition(' ')[2])} auth disabled", 1, False
-    for phrase, reason, used_auth in _SUMMARIES:
-        if phrase in head:
-            return reason, 1, used_auth
+    """(reason, attempts, whether the auth process saw them) of a login-process summary:
+    2.3's ``(auth failed, 3 attempts in 16 secs)`` or ``(user disabled)``, 2.4's ``(user
+    disabled, 1 attempts in 2 secs) (user_disabled)``; None for a session without a failure."""
+    at = head.find("(")
+    for _ in range(32):  # "read(size=1003) failed (...)": Dovecot's reason is not the first
+        if at < 0:
+            return None
+        end = at + 1
+        while end < len(head) and head[end] not in ",)":
+            end += 1
+        phrase = head[at + 1 : end]
+        known = _REASONS.get(phrase)
+        if known is None and phrase.startswith("tried to use dis") and phrase.endswith(" auth"):
+            known = (f"{_clip(phrase[:-5].rpartition(' ')[2])} auth disabled", False)
+        if known is not None:
+            count = _number(head, end + 2) if head.startswith(", ", end) else 1
+            return known[0], count, known[1]
+        at = head.find("(", at + 1)
     return None
 
 
@@ -385,17 +393,26 @@ def _login_fields(fields: str) -> tuple[str, str, str, dict[str, str]]:
     if before.startswith("user=<"):
         close = before.rfind(">", 6, method_at if method_at > 0 else len(before))
         user = before[6:close] if close >= 0 else ""
-    extra = {"tls": "no"}
-    for item in after.split(", ") if after else ():
-        if item.startswith("lip="):
-            extra["lip"] = _clip(item[4:])
-        elif item.startswith("session=<"):
-            extra["session"] = _clip(item[9:].rstrip(">"))
-        elif item == "TLS" or item.startswith(("TLS:", "TLS (")):
-            extra["tls"] = "yes"
-        elif item == "secured":
-            extra["tls"] = "secured"
+    extra = {"tls": _tls(after)}
+    if after.startswith("lip="):
+        extra["lip"] = _clip(after[4:].partition(",")[0])
+    at = after.rfind("session=<")
+    if at == 0 or (at > 0 and after[at - 2 : at] == ", "):
+        extra["session"] = _clip(after[at + 9 :].partition(">")[0])
     return _clip(user).lower(), _clip(method).upper(), _clip(address), extra
+
+
+def _tls(fields: str) -> str:
+    """The connection's security among the fields after ``rip=``: ``TLS`` (also ``TLS:
+    Disconnected``) → yes, ``secured`` (a trusted network) → secured, else (``TLS handshaking``,
+    nothing) → no."""
+    if "TLS" in fields:
+        for item in fields.split(", "):
+            if item == "TLS" or item.startswith(("TLS:", "TLS (")):
+                return "yes"
+    if fields == "secured" or fields.startswith("secured,") or ", secured" in fields:
+        return "secured"
+    return "no"
 
 
 def _auth_23(message: str) -> tuple[str, str, str, str, str, str] | None:

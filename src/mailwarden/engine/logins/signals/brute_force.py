@@ -1,0 +1,42 @@
+"""Brute force: many distinct wrong passwords from one address, or on one account."""
+
+from __future__ import annotations
+
+from mailwarden.engine.logins.signals.base import Finding, LoginContext
+
+
+class BruteForceAddress:
+    name = "brute_force_address"
+    description = "One address tried many distinct wrong passwords"
+
+    def evaluate(self, ctx: LoginContext) -> Finding | None:
+        if ctx.login.success or not ctx.address:
+            return None
+        failures = ctx.tracker.peek(ctx.tracker.addresses, ctx.address, ctx.login.time)
+        count = failures.distinct() if failures else 0
+        if count < ctx.cfg.login.tarpit_after:
+            return None
+        if not ctx.tracker.once(self.name, ctx.address, ctx.login.time):
+            return None
+        severity = "high" if count >= ctx.cfg.login.reject_after else "medium"
+        return ctx.finding(self.name, severity, 0.0, count=count,
+                           minutes=ctx.cfg.login.window_minutes,
+                           accounts=failures.accounts() if failures else 0)
+
+
+class BruteForceAccount:
+    name = "brute_force_account"
+    description = "One account received many distinct wrong passwords, from any addresses"
+
+    def evaluate(self, ctx: LoginContext) -> Finding | None:
+        if ctx.login.success or not ctx.account:
+            return None
+        failures = ctx.tracker.peek(ctx.tracker.accounts, ctx.account, ctx.login.time)
+        count = failures.distinct() if failures else 0
+        if count < ctx.cfg.login.account_brute_force:
+            return None
+        if not ctx.tracker.once(self.name, ctx.account, ctx.login.time):
+            return None
+        sources = failures.accounts() if failures else 0  # keyed by address for accounts
+        return ctx.finding(self.name, "high", 0.0, count=count, sources=sources,
+                           minutes=ctx.cfg.login.window_minutes)

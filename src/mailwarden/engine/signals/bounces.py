@@ -1,0 +1,20 @@
+"""Many recipients bouncing as non-existent: an account mailing a harvested list."""
+
+from __future__ import annotations
+
+from mailwarden.engine.signals.base import Context, Reason
+
+
+class Bounces:
+    name = "bounces"
+    description = "Many of the account's recipients bounced as non-existent in the last hour"
+
+    def evaluate(self, ctx: Context) -> Reason | None:
+        window = ctx.state.bounces
+        if window is None:
+            return None
+        count = window.totals(ctx.sub.time).recipients
+        threshold = ctx.cfg.login.bounce_threshold
+        if count < threshold:
+            return None
+        return ctx.reason(self.name, min(2.0, count / threshold), count=count)
