@@ -28,10 +28,10 @@ flush_interval = 0.2
 class MailwardenProcess:
     """A `mailwarden serve` with its own data folder and policy port."""
 
-    def __init__(self, config: str = CONFIG) -> None:
+    def __init__(self, config: str = CONFIG, extra: str = "") -> None:
         self.root = Path(tempfile.mkdtemp(prefix="mw-serve-"))
         self.config = self.root / "mailwarden.toml"
-        self.config.write_text(config, encoding="utf-8")
+        self.config.write_text(config + extra, encoding="utf-8")
         self.data_dir = self.root / "data"
         self.policy_port = free_port()
         self.auth_port = free_port()

@@ -188,3 +188,12 @@ def test_failures_are_forgotten_after_the_window():
         fail(eng, T0 + i, "g@city.example.jp", pwhash=f"p{i}")
     assert eng.allow(Login(T0 + 30, "g@city.example.jp", ATTACKER, False)).status == -1
     assert eng.allow(Login(T0 + 3700, "g@city.example.jp", ATTACKER, False)).status == 0
+
+
+def test_login_from_elsewhere_during_an_attack_is_not_a_compromise():
+    """The user logging in from home while an attacker guesses elsewhere is not flagged."""
+    _, _, eng = engines()
+    for i in range(8):
+        fail(eng, T0 + i, "h@city.example.jp", pwhash=f"p{i}")
+    assert "login_after_failures" not in signals(ok(eng, T0 + 20, "h@city.example.jp"))
+    assert not eng.at_risk("h@city.example.jp", T0 + 21)

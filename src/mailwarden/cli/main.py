@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mailwarden.cli import accounts, config_cmd, incidents, logs, simulate
+from mailwarden.cli import accounts, config_cmd, incidents, logins, logs, simulate
 from mailwarden.cli.replay import replay_command
 from mailwarden.cli.serve import serve_command
 
@@ -17,3 +17,4 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(logs.app, name="logs")
 app.command("replay")(replay_command)
+app.add_typer(logins.app, name="logins")

@@ -54,6 +54,7 @@ _HEX = "0123456789abcdef"
 _IP_CHARS = "0123456789abcdefABCDEF.:"
 _LEVELS = ("Info: ", "Warning: ", "Error: ", "Debug: ", "Fatal: ", "Panic: ")
 _FIELDS = re.compile(r": (?=user=<|method=|rip=)")
+_PHRASE_END = re.compile(r"[,)]")
 _PAM_SERVICES = frozenset({"imap", "imaps", "pop3", "pop3s", "submission", "managesieve", "sieve"})
 _PAM_SERVER_FAULTS = (  # the auth system failed, not the client
     "Authentication service cannot retrieve authentication info",
@@ -112,28 +113,28 @@ def _tai64n(line: str) -> tuple[float, str] | None:
     return seconds + nanos / 1e9, line[26:]
 
 
-def _process(rest: str) -> tuple[str, str] | None:
-    """``host dovecot[1]: imap-login: msg`` / ``imap-login: msg`` → (process, message)."""
+def _process(rest: str) -> tuple[str, int] | None:
+    """``host dovecot[1]: imap-login: msg`` / ``imap-login: msg`` → (process, where msg starts)."""
     space = rest.find(" ")
     if space <= 0:
         return None
-    if rest[space - 1] == ":":  # Dovecot's own log file: no host name
-        process, message = rest[: space - 1], rest[space + 1 :]
-    else:
-        colon = rest.find(": ", space + 1)
+    start, colon = 0, space - 1  # Dovecot's own log file: no host name
+    if rest[colon] != ":":
+        start, colon = space + 1, rest.find(": ", space + 1)
         if colon < 0:
             return None
-        process, message = rest[space + 1 : colon], rest[colon + 2 :]
+    process = rest[start:colon]
     if process[-1:] == "]":  # a syslog tag with its pid
         process = process[: process.rfind("[")]
     for _ in range(2):  # "dovecot: imap-login: ...", once also "dovecot: dovecot: auth: ..."
         if process != "dovecot":
             break
-        colon = message.find(": ")
+        start = colon + 2
+        colon = rest.find(": ", start)
         if colon < 0:
             return None
-        process, message = message[:colon], message[colon + 2 :]
-    return process, message
+        process = rest[start:colon]
+    return process, colon + 2
 
 
 def _reason(text: str, at: int) -> str | None:
@@ -239,12 +240,12 @@ class DovecotLogParser:
         split = _process(rest)
         if split is None:
             return []
-        process, message = split
+        process, start = split
         out: list[Login] = []
         if process.endswith("-login"):
-            self._login(when, process[:-6], _strip_level(message), out)
+            self._login(when, process[:-6], _strip_level(rest[start:]), out)
         elif process.startswith(("auth", "dovecot-auth")):
-            self._auth(when, process, _strip_level(message), out)
+            self._auth(when, process, _strip_level(rest[start:]), out)
         return out
 
     def flush(self) -> list[Login]:
@@ -361,9 +362,8 @@ def _summary(head: str) -> tuple[str, int, bool] | None:
     for _ in range(32):  # "read(size=1003) failed (...)": Dovecot's reason is not the first
         if at < 0:
             return None
-        end = at + 1
-        while end < len(head) and head[end] not in ",)":
-            end += 1
+        found = _PHRASE_END.search(head, at + 1)
+        end = found.start() if found is not None else len(head)
         phrase = head[at + 1 : end]
         known = _REASONS.get(phrase)
         if known is None and phrase.startswith("tried to use dis") and phrase.endswith(" auth"):
@@ -430,8 +430,8 @@ def _auth_23(message: str) -> tuple[str, str, str, str, str, str] | None:
     opening = message.rfind("(", 0, close)
     if opening < 0:
         return None
-    start = opening
-    while start > 0 and (message[start - 1].isalnum() or message[start - 1] in "-_"):
+    start, limit = opening, max(0, opening - 32)  # a passdb driver's name is short
+    while start > limit and (message[start - 1].isalnum() or message[start - 1] in "-_"):
         start -= 1
     user, address, session, mechanism = _request(message[opening + 1 : close])
     return user, address, session, mechanism, message[start:opening], reason
@@ -460,26 +460,29 @@ def _rhost(message: str) -> tuple[str, str] | None:
     """(address, user) of a pam_unix failure. ``ruser`` and ``user`` are the client's (Dovecot
     passes the login name as both), so of the `` rhost=`` candidates the one whose ``ruser``
     equals its ``user`` wins, then the one that ends the line, then the first one followed by
-    `` user=``."""
+    `` user=``. Linear: no candidate copies the rest of the line."""
     start = message.find(" ruser=")
     if start < 0:
         return None
     start += 7
-    exact = ending = plausible = None
+    size, end = len(message), len(message.rstrip())
+    exact = ending = plausible = None  # (address, start and end of the user name)
     at = message.find(" rhost=", start - 1)
     while at >= 0 and exact is None:
         value_end = message.find(" ", at + 7)
-        value_end = len(message) if value_end < 0 else value_end
-        address, tail = message[at + 7 : value_end], message[value_end:]
-        named = tail.lstrip(" ")
-        if not tail.strip():
-            ending = ending or (address, message[start:at])
-        elif tail.startswith(" ") and named.startswith("user="):
-            if named[5:] == message[start:at]:
-                exact = (address, named[5:])
-            plausible = plausible or (address, named[5:])
+        value_end = size if value_end < 0 else value_end
+        named = value_end
+        while named < end and message[named] == " ":
+            named += 1
+        if value_end >= end:
+            ending = ending or (message[at + 7 : value_end], start, at)
+        elif named > value_end and message.startswith("user=", named):
+            candidate = (message[at + 7 : value_end], named + 5, size)
+            if size - named - 5 == at - start and message.startswith(message[start:at], named + 5):
+                exact = candidate
+            plausible = plausible or candidate
         at = message.find(" rhost=", at + 7)
     found = exact or ending or plausible
     if found is None or not _is_address(found[0]):
         return None
-    return found
+    return found[0], message[found[1] : found[2]]

@@ -16,26 +16,30 @@ path then starts like a never-seen one (at its end, unless the follower reads fr
 
 from __future__ import annotations
 
+import asyncio
 import bz2
 import contextlib
 import gzip
 import hashlib
+import io
 import json
 import logging
 import lzma
 import os
 import tempfile
+import threading
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 __all__ = [
     "FINGERPRINT_BYTES",
     "POSITIONS_FILE",
     "FilePosition",
     "Fingerprint",
+    "LatestWriter",
     "PathPosition",
     "PositionStore",
     "PositionsError",
@@ -110,6 +114,7 @@ class PositionStore:
     def __init__(self, file: str | os.PathLike[str]) -> None:
         self.file = Path(file)
         self.problem: PositionsError | None = None  # why the last load found nothing usable
+        self.writer = LatestWriter(self.file)
 
     @classmethod
     def in_folder(cls, data_dir: str | os.PathLike[str]) -> PositionStore:
@@ -143,13 +148,9 @@ class PositionStore:
         paths = {name: _encode_path(position) for name, position in sorted(positions.items())}
         return json.dumps({"format": _FORMAT, "paths": paths}, separators=(",", ":")).encode()
 
-    def write(self, content: bytes) -> None:
-        """Replace the file atomically with ``content`` from :meth:`encode` (blocks on fsync)."""
-        write_atomic(self.file, content)
-
-    def save(self, positions: Mapping[str, PathPosition]) -> None:
-        """Encode and write ``positions``."""
-        self.write(self.encode(positions))
+    async def save(self, positions: Mapping[str, PathPosition]) -> None:
+        """Write ``positions`` in a worker thread, unless the file already says exactly that."""
+        await self.writer.write(self.encode(positions))
 
 
 def _encode_print(fingerprint: Fingerprint) -> list[Any]:
@@ -225,7 +226,7 @@ def write_atomic(path: Path, content: bytes) -> None:
         raise
 
 
-def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
+def open_binary(path: str | os.PathLike[str]) -> io.BufferedIOBase:
     """Open a plain, gzip, bzip2 or xz file as its uncompressed bytes (told by magic bytes).
 
     Raises OSError for a missing or unreadable file and ValueError for a zstd one.
@@ -251,3 +252,44 @@ def read_head(path: str | os.PathLike[str]) -> bytes | None:
             return stream.read(FINGERPRINT_BYTES)
     except (*_READ_ERRORS, ValueError):
         return None
+
+
+class LatestWriter:
+    """Writes a small file atomically from worker threads, so the event loop never waits on disk.
+
+    Writes are numbered: when an earlier write was abandoned (its caller was cancelled) and is
+    still running, a later one waits for it, and an earlier one never lands after a later one.
+    Content equal to what was last written is not written again. A failed write is logged with
+    the file and the reason, and the next write tries again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._issued = 0
+        self._landed = 0
+        self._content: bytes | None = None  # what the file holds after the last landed write
+
+    async def write(self, content: bytes) -> None:
+        """Replace the file with ``content`` (skipped when it already holds exactly that)."""
+        if content == self._content:
+            return
+        self._issued += 1
+        await asyncio.to_thread(self._write, self._issued, content)
+
+    def write_now(self, content: bytes) -> None:
+        """:meth:`write`, blocking the calling thread."""
+        if content != self._content:
+            self._issued += 1
+            self._write(self._issued, content)
+
+    def _write(self, number: int, content: bytes) -> None:
+        with self._lock:
+            if number <= self._landed:
+                return
+            try:
+                write_atomic(self.path, content)
+            except OSError as error:
+                log.warning("cannot save %s: %s", self.path, error.strerror or error)
+                return
+            self._landed, self._content = number, content
