@@ -10,6 +10,7 @@ import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
 from mailwarden.replay import import_logs
+from mailwarden.scan import scan
 from mailwarden.sources.logs.files import LogFileError
 
 app = typer.Typer(help="Mail logs: learn baselines from history.", no_args_is_help=True)
@@ -35,3 +36,36 @@ def import_command(files: FilesArg, config: ConfigOpt = None, data_dir: DataDirO
     else:
         typer.echo(f"learned {summary['messages']} messages of {summary['accounts']} accounts "
                    f"from {summary['from']} to {summary['to']}")
+
+
+@app.command("scan")
+def scan_command(
+    files: FilesArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
+    year: YearOpt = None, as_json: JsonOpt = False,
+    events: Annotated[bool, typer.Option(
+        "--events/--findings-only", help="Print the events too, or only the findings.")] = True,
+) -> None:
+    """Forensics: who logged in from where and when, and what the login guard finds.
+
+    Reads Postfix, Dovecot and Exim logs (plain or compressed, rotated files in any order) in
+    time order. With --json, one JSON line per event and per finding, then a summary.
+    """
+    cfg = settings(config, data_dir)
+    try:
+        for rec in scan(files, cfg, year, events):
+            if as_json:
+                typer.echo(json.dumps(rec, ensure_ascii=False))
+            elif rec["type"] == "finding":
+                typer.echo(f"{rec['time']}  FINDING {rec['signal']} {rec['severity']} "
+                           f"{rec['account'] or '-'} {rec['address'] or '-'}: "
+                           f"{rec['reasons'][0]['en'] if rec['reasons'] else ''}")
+            elif rec["type"] == "login":
+                ok = "ok  " if rec["success"] else "FAIL"
+                typer.echo(f"{rec['time']}  login {ok} {rec['account'] or '-'} from "
+                           f"{rec['address']} ({rec['country'] or '?'}) {rec['protocol']}")
+            elif rec["type"] == "summary":
+                typer.echo(f"{rec['logins']} logins, {rec['submissions']} submissions, "
+                           f"{rec['deliveries']} deliveries, {rec['findings']} findings")
+    except LogFileError as exc:
+        typer.echo(f"mailwarden: {exc}", err=True)
+        raise typer.Exit(1) from None

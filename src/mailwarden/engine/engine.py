@@ -3,6 +3,7 @@ is the event's own timestamp, so live traffic, replay and import decide alike.""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,12 +16,15 @@ from mailwarden.engine.incident import Incident, incident_id
 from mailwarden.engine.signals import OUTBOUND, Context, Reason, Signal
 from mailwarden.engine.signals.rate import CHECKS, peak_key
 from mailwarden.engine.signals.recipients import PEAK_KEY
-from mailwarden.engine.state import MAX_PENDING, AccountState, States
+from mailwarden.engine.state import MAX_PENDING, AccountState, States, bounce_window
 from mailwarden.engine.windows import Totals, Windows
-from mailwarden.events import Submission
+from mailwarden.events import Delivery, Submission
 from mailwarden.timefmt import iso
 
 SETTLE_SECONDS = 86400.0
+MAX_QUEUE_IDS = 100_000
+# "no such user" and "bad destination mailbox address" class bounces: harvested or guessed lists
+NO_SUCH_RECIPIENT = ("5.1.1", "5.1.0", "5.1.2", "5.1.3", "5.1.6", "5.1.10")
 MAX_RECIPIENTS_LEARNED = 200
 
 
@@ -57,6 +61,7 @@ class Engine:
         self.exempt_accounts = frozenset(a.lower() for a in cfg.outbound.exempt_accounts)
         self.exempt_senders = frozenset(s.lower() for s in cfg.outbound.exempt_senders)
         self._hours: dict[int, tuple[int, int]] = {}
+        self.queue_ids: OrderedDict[str, str] = OrderedDict()
 
     # -- facts --------------------------------------------------------------------------
     def internal(self, address: str) -> bool:
@@ -151,7 +156,28 @@ class Engine:
                           frozenset(domain_of(r) for r in external))
         if not held:
             self._remember(state, sub, rcpts)
+        if sub.queue_id:
+            self.queue_ids[sub.queue_id] = sub.account
+            if len(self.queue_ids) > MAX_QUEUE_IDS:
+                self.queue_ids.popitem(last=False)
         self.states.changed(state)
+
+    def bounce(self, delivery: Delivery) -> str:
+        """Count a non-existent-recipient bounce against the account that sent it.
+
+        Returns the account, or '' when the bounce is of another kind or its message unknown.
+        """
+        if delivery.status != "bounced" or not delivery.dsn.startswith(NO_SUCH_RECIPIENT):
+            return ""
+        account = self.queue_ids.get(delivery.queue_id, "")
+        if not account:
+            return ""
+        state = self.states.get(account)
+        if state.bounces is None:
+            state.bounces = bounce_window()
+        state.bounces.add(delivery.time, 1, 1, frozenset())
+        self.states.changed(state)
+        return account
 
     def _remember(self, state: AccountState, sub: Submission, rcpts: tuple[str, ...]) -> None:
         """Add the message to its hour's pending record (learned once settled)."""

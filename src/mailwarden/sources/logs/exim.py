@@ -306,6 +306,9 @@ class EximLogParser:
         sender, fields = body[:end], body[end:]
         if sender == "<>" and " R=" in fields:
             return  # a bounce or report Exim generated for another message
+        if key in self._pending:  # Exim never reuses an id: a repeated or forged line
+            self.stats.unparsed += 1
+            return
         message = self._open(when, key, out)
         message.sender = _clip(sender.strip("<>"))
         at = fields.find(" H=")
@@ -451,10 +454,7 @@ class EximLogParser:
     # messages -------------------------------------------------------------------------------
 
     def _open(self, when: float, key: tuple[str, str], out: list[EximEvent]) -> _Message:
-        """Start assembling a message (an id seen again completes its earlier message)."""
-        earlier = self._pending.get(key)
-        if earlier is not None:
-            self._finish(earlier)
+        """Start assembling a message."""
         if len(self._pending) + len(self._ready) >= self._max_pending:
             self._evict(out)
         self._sequence += 1

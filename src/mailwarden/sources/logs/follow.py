@@ -60,6 +60,7 @@ __all__ = ["MAX_LINE_BYTES", "FileFollower", "FollowStats"]
 MAX_LINE_BYTES = 65536
 _MAX_SIBLINGS = 1000  # rotated files looked at in one folder
 _SIBLING_MARKS = (".", "-", "_")
+_SETTLED_NS = 100_000_000  # a folder unchanged for this long has no change hidden in its tick
 
 log = logging.getLogger("mailwarden.sources.logs.follow")
 
@@ -116,6 +117,7 @@ class _Reader:
         self.max_line = max_line
         self.overlong = 0
         self.last_growth = time.monotonic()
+        self.status = (-1, -1)  # size and modification time last looked at
 
     def _head(self) -> bytes:
         if self.compressed:
@@ -226,6 +228,7 @@ class _Followed:
         self.current: _Reader | None = None
         self.older: list[_Reader] = []
         self.seen: tuple[Fingerprint, ...] = ()
+        self.folder_stamp: int | None = None  # the folder's modification time at the last look
 
     # starting ----------------------------------------------------------------------------
 
@@ -243,7 +246,11 @@ class _Followed:
             found = _locate(position, [c for c in pool if last or c is not here])
             if found is None:
                 self.follower.stats.missing_files += 1
-                log.warning("%s: the file read before the restart is gone", self.name)
+                log.warning(
+                    "%s: the file read up to byte %d before the restart is gone",
+                    self.name,
+                    position.offset,
+                )
                 continue
             pool.remove(found)
             reader = self._open(found.path, (position.offset, position.skipping))
@@ -271,8 +278,11 @@ class _Followed:
     def _siblings(self) -> list[_Candidate]:
         """The rotated files next to the path, oldest modification first."""
         base = self.path.name
+        self.folder_stamp = self._folder_stamp()
+        if self.folder_stamp is not None and time.time_ns() - self.folder_stamp < _SETTLED_NS:
+            self.folder_stamp = None  # may change again within the clock's tick: look again
         try:
-            names = sorted(os.listdir(self.path.parent or "."))
+            names = sorted(os.listdir(self.path.parent))
         except OSError:
             return []
         found: list[_Candidate] = []
@@ -300,9 +310,17 @@ class _Followed:
 
     # polling -----------------------------------------------------------------------------
 
+    def _folder_stamp(self) -> int | None:
+        try:
+            return os.stat(self.path.parent).st_mtime_ns
+        except OSError:
+            return None
+
     def step(self, chunk: int) -> _Batch | None:
         """The next lines to hand over (rotated files first), or None when there are none."""
         read_current = self._check_path()
+        if self.folder_stamp is None or self._folder_stamp() != self.folder_stamp:
+            self._folder_changed()
         for reader in self.older:
             lines, more = reader.read(chunk)
             if lines or more:
@@ -332,11 +350,21 @@ class _Followed:
             return True
         if current.compressed:
             return True
-        if status.st_size < current.position or (
-            status.st_size > current.position and not self._same_start(current)
-        ):
+        changed = (status.st_size, status.st_mtime_ns) != current.status
+        current.status = (status.st_size, status.st_mtime_ns)
+        if status.st_size < current.position or (changed and not self._same_start(current)):
             self._truncated(current)
         return status.st_size != current.position
+
+    def _folder_changed(self) -> None:
+        """A file appeared, went or was renamed next to the path: a rotation not seen otherwise
+        (copytruncate of a file whose size did not change); read unseen rotated files."""
+        siblings = self._siblings()
+        current = self.current
+        if current is not None and not current.compressed and not self._same_start(current):
+            self._truncated(current, siblings)
+        else:
+            self._add_unseen(siblings)
 
     def _same_start(self, reader: _Reader) -> bool:
         try:
@@ -359,10 +387,11 @@ class _Followed:
         self._add_unseen(self._siblings())
         self.current = self._open(self.path, _START)
 
-    def _truncated(self, current: _Reader) -> None:
+    def _truncated(self, current: _Reader, siblings: list[_Candidate] | None = None) -> None:
         """Finish a copy of the file if one was kept, then read the file from its start."""
         self.follower.stats.truncations += 1
-        siblings = self._siblings()
+        if siblings is None:
+            siblings = self._siblings()
         for candidate in reversed(siblings):
             if _identity(candidate) != current.identity and current.starts_like(candidate.head):
                 copy = self._open(candidate.path, current.handled)
@@ -426,10 +455,11 @@ def _tracked(candidate: _Candidate, readers: Iterable[_Reader]) -> bool:
 
 def _locate(position: FilePosition, pool: list[_Candidate]) -> _Candidate | None:
     """The file a saved position was in: same inode and first bytes, else same first bytes."""
+    fingerprint = position.fingerprint
     for candidate in pool:
         if (
             _identity(candidate) == (position.device, position.inode)
-            and position.fingerprint.matches(candidate.head)
+            and (fingerprint.size == 0 or fingerprint.matches(candidate.head))
             and candidate.status.st_size >= position.offset
         ):
             return candidate

@@ -32,7 +32,8 @@ class LegacyAuth:
         kinds = []
         if login.protocol == "pop3":
             kinds.append("pop3")
-        if login.tls == "no" and login.mechanism.lower() in CLEARTEXT_MECHANISMS:
+        tls = login.tls or login.details.get("tls", "")
+        if tls == "no" and login.mechanism.lower() in CLEARTEXT_MECHANISMS:
             kinds.append("cleartext")
         if not kinds:
             return None
