@@ -91,11 +91,14 @@ class Engine:
         ext_count = len(external) + max(0, sub.recipient_count - len(rcpts)) * bool(external)
         domains = frozenset(domain_of(r) for r in external)
         totals: dict[str, Totals] = {}
-        for name, window in state.windows.by_name.items():
-            t = window.totals(sub.time)
-            new_domains = sum(1 for d in domains if window.domains.get(d, -1e18)
-                              < sub.time - window.span)
-            totals[name] = Totals(t.messages + 1, t.recipients + sub.size,
+        size = sub.size
+        for name, t in state.windows.totals(sub.time).items():
+            new_domains = 0
+            if domains:
+                window = state.windows.by_name[name]
+                horizon = sub.time - window.span
+                new_domains = sum(1 for d in domains if window.domains.get(d, -1e18) < horizon)
+            totals[name] = Totals(t.messages + 1, t.recipients + size,
                                   t.external + ext_count, t.domains + new_domains)
         how, hod = self.hours(sub.time)
         warm = state.baseline.warm(self.cfg.baseline.warm_messages, self.cfg.baseline.warm_days)

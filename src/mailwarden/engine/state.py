@@ -26,8 +26,8 @@ def bounce_window() -> Window:
 class AccountState:
     """Everything the engine knows about one account."""
 
-    __slots__ = ("account", "baseline", "bounces", "logins", "pending", "quarantine_incident",
-                 "quarantine_since", "quarantined", "windows")
+    __slots__ = ("account", "baseline", "bounces", "limits", "logins", "pending",
+                 "quarantine_incident", "quarantine_since", "quarantined", "windows")
 
     def __init__(self, account: str) -> None:
         self.account = account
@@ -39,6 +39,8 @@ class AccountState:
         self.quarantine_incident = ""
         self.logins: LoginProfile | None = None
         self.bounces: Window | None = None
+        # (hour, baseline size) → learned limits; derived, never stored
+        self.limits: tuple[tuple[int, int], dict[str, int]] | None = None
 
     def to_json(self) -> str:
         return json.dumps({

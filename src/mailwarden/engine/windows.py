@@ -17,6 +17,7 @@ SPANS: tuple[tuple[str, int, int], ...] = (
     ("day", 86400, 24),
 )
 MAX_DOMAINS = 512
+CACHE_SECONDS = 1.0  # totals are reused within the same second while nothing is added
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +97,36 @@ class Window:
 class Windows:
     """The four windows of one account."""
 
-    __slots__ = ("by_name",)
+    __slots__ = ("_cache", "by_name")
 
     def __init__(self) -> None:
         self.by_name = {name: Window(span, n) for name, span, n in SPANS}
+        self._cache: tuple[int, dict[str, Totals]] | None = None
 
     def add(self, t: float, recipients: int, external: int, domains: frozenset[str]) -> None:
-        for window in self.by_name.values():
+        cached = self._cache
+        self._cache = None
+        fresh: dict[str, Totals] = {}
+        for name, window in self.by_name.items():
+            horizon = t - window.span
+            new = sum(1 for d in domains if window.domains.get(d, -1e18) < horizon)
             window.add(t, recipients, external, domains)
+            if cached is not None:
+                old = cached[1][name]
+                fresh[name] = Totals(old.messages + 1, old.recipients + recipients,
+                                     old.external + external, old.domains + new)
+        if cached is not None and cached[0] == int(t // CACHE_SECONDS):
+            self._cache = (cached[0], fresh)  # the same second: the totals just grew
 
     def totals(self, t: float) -> dict[str, Totals]:
-        return {name: w.totals(t) for name, w in self.by_name.items()}
+        """The totals of every window at ``t``; cached until the next add or finest bucket."""
+        key = int(t // CACHE_SECONDS)
+        cached = self._cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found = {name: w.totals(t) for name, w in self.by_name.items()}
+        self._cache = (key, found)
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return {name: w.to_dict() for name, w in self.by_name.items()}
@@ -115,3 +135,4 @@ class Windows:
         for name, w in self.by_name.items():
             if isinstance(data.get(name), dict):
                 w.load(data[name])
+        self._cache = None

@@ -27,17 +27,20 @@ def parse_request(block: bytes, max_attributes: int) -> dict[str, str]:
     """Parse one request (without its terminating empty line) into attributes.
 
     Unknown attributes are kept (the handler ignores what it does not know); a repeated
-    attribute keeps its last value.
+    attribute keeps its last value; invalid UTF-8 is replaced, never fatal.
     """
-    attrs: dict[str, str] = {}
-    lines = block.split(b"\n")
+    lines = block.decode("utf-8", "replace").split("\n")
     if len(lines) > max_attributes:
         raise MalformedRequest(f"{len(lines)} attributes, more than {max_attributes}")
-    for number, line in enumerate(lines, 1):
-        name, sep, value = line.partition(b"=")
-        if not sep or not name or b"\r" in name or b" " in name:
-            raise MalformedRequest(f"line {number}: not name=value: {line[:60]!r}")
-        attrs[name.decode("ascii", "replace")] = value.decode("utf-8", "replace")
+    try:
+        attrs: dict[str, str] | None = dict(line.split("=", 1) for line in lines)
+    except ValueError:  # a line without "="
+        attrs = None
+    if attrs is None or "" in attrs:
+        for number, line in enumerate(lines, 1):
+            if "=" not in line or line.startswith("="):
+                raise MalformedRequest(f"line {number}: not name=value: {line[:60]!r}")
+    assert attrs is not None
     return attrs
 
 

@@ -47,8 +47,20 @@ class Context:
         return self.state.baseline.peak(key, self.sub.time, half_life)
 
     def limit(self, key: str, floor: int) -> int:
-        """The larger of the cold-start floor and the account's learned peak times the factor."""
-        return max(floor, int(self.peak(key) * self.cfg.baseline.limit_factor))
+        """The larger of the cold-start floor and the account's learned peak times the factor.
+
+        Learned limits change only when the baseline learns or as peaks decay, so they are
+        cached per account for the hour (a decision must not redo the arithmetic).
+        """
+        state = self.state
+        stamp = (int(self.sub.time // 3600), state.baseline.messages)
+        cache = state.limits
+        if cache is None or cache[0] != stamp:
+            cache = state.limits = (stamp, {})
+        learned = cache[1].get(key)
+        if learned is None:
+            learned = cache[1][key] = int(self.peak(key) * self.cfg.baseline.limit_factor)
+        return max(floor, learned)
 
     def reason(self, name: str, fraction: float = 1.0, **evidence: Any) -> Reason | None:
         weight = float(getattr(self.cfg.signals, name)) * fraction

@@ -33,9 +33,13 @@ class Rate:
 
     def evaluate(self, ctx: Context) -> Reason | None:
         worst: tuple[float, str, str, int, int] | None = None
+        limits = ctx.cfg.limits
         for window, attr, metric, floor_name in CHECKS:
             count = getattr(ctx.totals[window], attr)
-            limit = ctx.limit(peak_key(window, attr), getattr(ctx.cfg.limits, floor_name))
+            floor = getattr(limits, floor_name)
+            if count <= floor:
+                continue  # the limit is never below the floor: nothing to look up
+            limit = ctx.limit(peak_key(window, attr), floor)
             if count > limit and (worst is None or count / limit > worst[0]):
                 worst = (count / limit, window, metric, count, limit)
         if worst is None:

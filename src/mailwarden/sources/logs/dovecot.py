@@ -8,10 +8,11 @@ label (``@4000000068e2a1c02d0b1e34 imap-login: Info: ...``). Lines come from thr
   ``managesieve-login``): ``Login: user=<u>, method=PLAIN, rip=..., lip=..., TLS`` is a success;
   when a session ends without one, a summary such as ``Disconnected (auth failed, 3 attempts in
   16 secs): user=<u>, ...`` or, in 2.4, ``Login aborted: ... (auth failed, 3 attempts in 16 secs)
-  (auth_failed): ...``. ``(tried to use disallowed plaintext auth)``, ``(tried to use unsupported
-  auth mechanism)``, ``(proxy dest auth failed)``, ``(authorization failed, ...)``, ``(user
-  disabled)``, ``(password expired)`` and ``(login disabled)`` are failures too; a session that
-  never tried (``no auth attempts``, TLS handshakes, ``client didn't finish SASL auth``) is not;
+  (auth_failed): ...``. ``(tried to use disallowed plaintext auth)`` (2.4: ``cleartext``),
+  ``(tried to use unsupported auth mechanism)``, ``(proxy dest auth failed)``, ``(authorization
+  failed, ...)``, ``(user disabled)``, ``(password expired)`` and ``(login disabled)`` are failures
+  too; a session that never tried (``no auth attempts``, TLS handshakes, ``client didn't finish
+  SASL auth``) or failed on the server's side (``internal failure``, ``temporary failure``) is not;
 * the auth process, one line per attempt when ``auth_verbose = yes``: 2.3's
   ``auth: passwd-file(u,ip,<session>): Password mismatch`` / ``unknown user`` / ``invalid
   credentials``, 2.4's ``auth(u,ip,sasl:plain)<session>: sql: Password mismatch``;
@@ -26,7 +27,8 @@ attempts it shows that no lower layer already reported for the same client addre
 from its first line and the summary adds nothing; with the default ``auth_verbose = no`` the
 summary is the only record and reports all its attempts in one event (``Login.attempts``). A
 summary that never reached the auth process (plaintext refused, unsupported mechanism, proxy
-destination) uses no earlier line. Secrets stay out: ``(given password: ...)`` is never kept.
+destination) uses no earlier line. A PAM line without ``rhost`` gives no event (the summary
+counts that attempt). Secrets stay out: ``(given password: ...)`` is never kept.
 
 Lines are untrusted: the fields an attacker chooses (user names, PAM's ``ruser``) are read so
 that they cannot supply the client address, cut to a bounded length, and never raise.
@@ -235,6 +237,8 @@ class DovecotLogParser:
             self.stats.unparsed += 1
             return []
         when, rest = parsed
+        if "-login" not in rest and "auth" not in rest:  # mail processes, lmtp, master: cheap
+            return []
         if rest[-1:] in ("\n", "\r"):
             rest = rest.rstrip("\r\n")
         split = _process(rest)

@@ -442,7 +442,8 @@ class EximLogParser:
         client = _host(rest, at + 3) if at >= 0 and reason is not None else None
         if client is None or reason is None:
             return
-        command = rest[24 : rest.rfind('"', 0, at)].split(" ")
+        quote = rest.rfind('"', 24, at)
+        command = rest[24:quote].split(" ", 3) if quote >= 0 else [""]
         if command[0].upper() != "AUTH":
             return
         mechanism = command[1].strip('"').upper()[:20] if len(command) > 1 else ""

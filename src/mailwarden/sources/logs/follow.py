@@ -167,12 +167,20 @@ class _Reader:
         return raw.removesuffix(b"\r").decode("utf-8", errors="replace")
 
     def finish(self) -> _Line | None:
-        """The incomplete last line of a file that will not grow any more."""
+        """The incomplete last line of a file that will not grow any more (if still there)."""
         if not self.buffer:
             return None
-        line = _Line(self._text(self.buffer), self.position, False)
-        self.offset, self.buffer = self.position, b""
-        return line
+        buffer, self.buffer = self.buffer, b""
+        if not self.compressed and self._size() < self.position:
+            return None  # truncated meanwhile: the line is gone
+        self.offset = self.position
+        return _Line(self._text(buffer), self.position, False)
+
+    def _size(self) -> int:
+        try:
+            return os.fstat(self.stream.fileno()).st_size
+        except OSError:
+            return 0
 
     def restart(self) -> None:
         """Read the (truncated) file again from its start."""
@@ -337,24 +345,35 @@ class _Followed:
     def _check_path(self) -> bool:
         """Notice rotations and truncations; whether the current file may have grown."""
         try:
-            status = os.stat(self.path)
+            status: os.stat_result | None = os.stat(self.path)
         except OSError:
-            self._path_missing()
-            return True
+            status = None
         current = self.current
         if current is None:
-            self.current = self._open(self.path, _START)
+            if status is not None:
+                self.current = self._open(self.path, _START)
             return True
-        if (status.st_dev, status.st_ino) != current.identity:
+        moved = status is None or (status.st_dev, status.st_ino) != current.identity
+        if not current.compressed and self._was_truncated(current, None if moved else status):
+            self._truncated(current)  # also when it was then renamed: copytruncate, rename
+        if status is None:
+            self._path_missing()
+            return True
+        if moved:
             self._rotated()
             return True
-        if current.compressed:
-            return True
+        return status.st_size != current.position
+
+    def _was_truncated(self, current: _Reader, status: os.stat_result | None) -> bool:
+        """Whether the file shrank or its first bytes changed (``status``: of its path now)."""
+        if status is None:
+            try:
+                status = os.fstat(current.stream.fileno())
+            except OSError:
+                return False
         changed = (status.st_size, status.st_mtime_ns) != current.status
         current.status = (status.st_size, status.st_mtime_ns)
-        if status.st_size < current.position or (changed and not self._same_start(current)):
-            self._truncated(current)
-        return status.st_size != current.position
+        return status.st_size < current.position or (changed and not self._same_start(current))
 
     def _folder_changed(self) -> None:
         """A file appeared, went or was renamed next to the path: a rotation not seen otherwise
@@ -367,6 +386,9 @@ class _Followed:
             self._add_unseen(siblings)
 
     def _same_start(self, reader: _Reader) -> bool:
+        """Whether the file still starts with the bytes it started with (trivially, if empty)."""
+        if reader.fingerprint.size == 0:
+            return True
         try:
             return reader.starts_like(os.pread(reader.stream.fileno(), FINGERPRINT_BYTES, 0))
         except OSError:
