@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from _policy_workload import MessageShape, instance_id, make_messages, queue_id
+from _policy_workload import POOL_MESSAGES, MessageShape, instance_id, make_messages, queue_id
 
 MAX_ANSWER = 4096
 GRACE_SECONDS = 10.0
@@ -167,7 +167,9 @@ async def _connect(run: Run, host: str, port: int) -> list[Connection]:
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Open the connections, run warm-up and the measured window, and summarise."""
-    shapes = make_messages(args.seed, args.accounts, args.recipients, 20000, not args.no_eom)
+    shapes = make_messages(
+        args.seed, args.accounts, args.recipients, POOL_MESSAGES, not args.no_eom
+    )
     run = Run(shapes=shapes, connections=args.connections)
     run.done = asyncio.get_running_loop().create_future()
     run.start_ns = run.end_ns = time.perf_counter_ns() + 3600 * 10**9
@@ -236,7 +238,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=20251006)
-    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--accounts", type=int, default=20000)
     parser.add_argument("--recipients", type=int, default=4000)
     parser.add_argument("--no-eom", action="store_true", help="RCPT requests only")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")

@@ -1,6 +1,6 @@
 """Synthetic but realistic Postfix policy requests for the policy benchmarks.
 
-A city administration (``city.example.jp``) with a few thousand accounts that submit mail from
+A city administration (``city.example.jp``) with thousands of accounts that submit mail from
 Japanese addresses (133.242.0.0/16) to their usual correspondents. Each message is one
 ``RCPT`` request per recipient and, unless disabled, one ``END-OF-MESSAGE`` request, with the
 attributes Postfix 3.7 sends (SMTPD_POLICY_README). ``instance`` and ``queue_id`` change per
@@ -32,6 +32,7 @@ CIPHERS = (
     ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384", "256"),
 )
 OFFICE_NAT = "133.242.10.1"
+POOL_MESSAGES = 50000
 
 
 @dataclass(frozen=True, slots=True)

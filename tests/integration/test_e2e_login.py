@@ -55,7 +55,7 @@ def findings(mw: MailwardenProcess, signal: str) -> list[dict[str, object]]:
 
 def test_login_guard_on_real_dovecot(mailstack_factory: MailStackFactory,
                                      mailwarden: MailwardenProcess) -> None:
-    """Dictionary attack tarpitted then rejected, spray caught, risky login holds mail, fail-open."""
+    """Dictionary attack tarpitted then refused, spray caught, risky login held, fail-open."""
     users = {PROFESSOR: PROFESSOR_PW, VICTIM: VICTIM_PW, **STAFF}
     stack = mailstack_factory(users, policy=mailwarden.policy_port,
                               dovecot_config=policy_config(mailwarden.auth_port))
