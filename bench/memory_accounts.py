@@ -60,7 +60,7 @@ def main() -> None:
                       "queue_id": f"Q{i:X}"})
             clock[0] += 0.001
             if (i + 1) % args.flush_every == 0:
-                batch = rt.collect()
+                batch = rt.collect(everything=True)
                 rt.store.write(batch, clock[0])
                 rt.written(batch)
             if (i + 1) % step == 0:

@@ -125,13 +125,13 @@ def import_logs(cfg: Config, paths: Paths, year: int | None = None,
         last = sub.time
         learned += 1
         if learned % IMPORT_FLUSH_EVERY == 0:
-            batch = rt.collect()
+            batch = rt.collect(everything=True)
             rt.store.write(batch, time.time())
             rt.written(batch)
     rt.engine.settle_all(time.time() if now is None else now)
     for state in rt.states:
         rt.states.changed(state)
-    batch = rt.collect()
+    batch = rt.collect(everything=True)
     rt.store.write(batch, time.time())
     rt.written(batch)
     return {"type": "summary", "messages": learned, "accounts": len(accounts),

@@ -24,6 +24,7 @@ from mailwarden.sources.postfix_policy import PolicyServer
 from mailwarden.store.store import Batch, Store
 
 log = logging.getLogger("mailwarden.service")
+STATES_PER_FLUSH = 300
 
 
 def parse_listen(value: str, name: str) -> tuple[str, int] | None:
@@ -55,10 +56,10 @@ class Runtime:
     def _evict(self, account: str, data: str) -> None:
         self.evicted[account] = data
 
-    def collect(self) -> Batch:
+    def collect(self, everything: bool = False) -> Batch:
         """Take what must be written (cheap; runs on the event loop)."""
         batch = self.guard.take_batch().merge(self.logins.take_batch())
-        batch.states = self.states.take_dirty()
+        batch.states = self.states.take_dirty(None if everything else STATES_PER_FLUSH)
         batch.states += list(self.evicted.items())
         return batch
 
@@ -79,7 +80,7 @@ async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), rt.cfg.store.flush_interval)
         try:
-            batch = rt.collect()
+            batch = rt.collect(everything=stop.is_set())
             await loop.run_in_executor(None, rt.store.write, batch, time.time())
             rt.written(batch)
             await loop.run_in_executor(None, rt.poll_releases)

@@ -41,7 +41,7 @@ def test_incident_flag_and_decisions_reach_the_store(tmp_path):
     """After a flush, the incident, its timeline, the flag and held queue ids are stored."""
     rt = runtime(tmp_path)
     burst(rt)
-    rt.store.write(rt.collect(), 0.0)
+    rt.store.write(rt.collect(everything=True), 0.0)
     incidents = rt.store.incidents()
     assert len(incidents) == 1 and incidents[0]["account"] == "a@city.example.jp"
     shown = rt.store.incident(incidents[0]["id"])
@@ -56,7 +56,7 @@ def test_release_from_another_process_reaches_the_running_engine(tmp_path):
     rt = runtime(tmp_path)
     rt.last_flag = 0.0
     burst(rt)
-    rt.store.write(rt.collect(), 1.0)
+    rt.store.write(rt.collect(everything=True), 1.0)
     rt.poll_releases()
     assert rt.engine.states.get("a@city.example.jp").quarantined
     other = Store(rt.cfg.store_url)  # the CLI's own connection

@@ -7,6 +7,7 @@ A Redis implementation can later share the same interface between several MTAs.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -117,11 +118,15 @@ class MemoryStates:
     def changed(self, state: AccountState) -> None:
         self.dirty.add(state.account)
 
-    def take_dirty(self) -> list[tuple[str, str]]:
-        """The states changed since the last call, serialised, for a write-behind flush."""
-        out = [(a, self._states[a].to_json()) for a in self.dirty if a in self._states]
-        self.dirty.clear()
-        return out
+    def take_dirty(self, limit: int | None = None) -> list[tuple[str, str]]:
+        """Up to ``limit`` changed states, serialised, for a write-behind flush.
+
+        Serialising runs on the event loop; a limit keeps each flush's pause short (the rest
+        waits for the next flush; eviction and shutdown write everything).
+        """
+        names = list(self.dirty) if limit is None else list(itertools.islice(self.dirty, limit))
+        self.dirty.difference_update(names)
+        return [(a, self._states[a].to_json()) for a in names if a in self._states]
 
     def peek(self, account: str) -> AccountState | None:
         return self._states.get(account)
