@@ -62,11 +62,18 @@ class Engine:
         self.exempt_senders = frozenset(s.lower() for s in cfg.outbound.exempt_senders)
         self._hours: dict[int, tuple[int, int]] = {}
         self.queue_ids: OrderedDict[str, str] = OrderedDict()
+        self._internal: dict[str, bool] = {}
 
     # -- facts --------------------------------------------------------------------------
     def internal(self, address: str) -> bool:
         domain = domain_of(address)
-        return any(domain == d or domain.endswith("." + d) for d in self.domains)
+        known = self._internal.get(domain)
+        if known is None:
+            known = any(domain == d or domain.endswith("." + d) for d in self.domains)
+            if len(self._internal) > 100_000:
+                self._internal.clear()
+            self._internal[domain] = known
+        return known
 
     def exempt(self, sub: Submission) -> bool:
         sender = sub.sender.lower()
