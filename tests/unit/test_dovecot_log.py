@@ -476,10 +476,8 @@ def lines_per_second(lines: list[str]) -> float:
     return best
 
 
-def test_throughput_is_in_the_right_league() -> None:
-    """A typical log parses at well over 50,000 lines/s (the target is 200,000 on one core;
-    this loose bound only catches an accidental slowdown by a large factor)."""
+def test_synthetic_log_is_read_whole() -> None:
+    """A synthetic log of typical traffic yields its logins (speed is measured in bench/)."""
     lines = synthetic_log(5000)
     events = feed_all(new_parser(), lines)
     assert sum(event.success for event in events) > 2000
-    assert lines_per_second(lines) > 50_000

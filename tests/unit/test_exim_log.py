@@ -494,10 +494,8 @@ def lines_per_second(lines: list[str]) -> float:
     return best
 
 
-def test_throughput_is_in_the_right_league() -> None:
-    """A typical main log parses at well over 50,000 lines/s (a loose bound that only catches an
-    accidental slowdown by a large factor)."""
+def test_synthetic_log_is_read_whole() -> None:
+    """A synthetic main log yields every message (speed is measured in bench/, not here)."""
     lines = synthetic_log(4000)
     parser = new_parser()
     assert len(submissions(feed_all(parser, lines) + parser.flush())) == 4000
-    assert lines_per_second(lines) > 50_000
