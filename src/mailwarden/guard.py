@@ -36,6 +36,7 @@ class Message:
     first: float
     recipients: list[str] = field(default_factory=list)
     verdict: Verdict | None = None
+    counted: bool = False
 
 
 def _as_int(value: str) -> int:
@@ -55,6 +56,8 @@ class OutboundGuard:
         self.messages: OrderedDict[str, Message] = OrderedDict()
         self.batch = Batch()
         self.counters = {"requests": 0, "held": 0, "incidents": 0}
+        self.eom_seen = False
+        self.warned_no_eom = False
 
     def account_of(self, attrs: dict[str, str]) -> str:
         account = attrs.get("sasl_username", "").strip().lower()
@@ -104,7 +107,22 @@ class OutboundGuard:
             msg.recipients.append(attrs.get("recipient", "").lower())
         if msg.verdict is None or not msg.verdict.hold:
             msg.verdict = self._decide(msg, attrs, 0, now)
+        if not self.eom_seen and not msg.counted:
+            self._count_at_rcpt(msg, attrs, now)
         return self.action(msg.verdict)
+
+    def _count_at_rcpt(self, msg: Message, attrs: dict[str, str], now: float) -> None:
+        """Without END-OF-MESSAGE requests (smtpd_end_of_data_restrictions not configured),
+        count each message at its first RCPT, so that bursts are still seen."""
+        if not self.warned_no_eom:
+            log.warning("no END-OF-MESSAGE policy requests seen yet: counting messages at RCPT; "
+                        "configure smtpd_end_of_data_restrictions (docs/postfix.md)")
+            self.warned_no_eom = True
+        msg.counted = True
+        sub = Submission(now, msg.account, msg.sender, tuple(msg.recipients), 0, msg.client,
+                         attrs.get("queue_id", ""), attrs.get("instance", ""))
+        assert msg.verdict is not None
+        self.engine.commit(sub, msg.verdict.hold and self.cfg.outbound.mode != "warn")
 
     def end_of_message(self, attrs: dict[str, str]) -> str:
         now = self.clock()
@@ -112,13 +130,15 @@ class OutboundGuard:
         if msg is None:
             return "DUNNO"
         self.messages.pop(attrs.get("instance", ""), None)
+        self.eom_seen = True
         count = _as_int(attrs.get("recipient_count", "0"))
         if msg.verdict is None or (not msg.verdict.hold and self.engine.quarantined(msg.account)):
             msg.verdict = self._decide(msg, attrs, count, now)
         sub = Submission(now, msg.account, msg.sender, tuple(msg.recipients), count,
                          msg.client, attrs.get("queue_id", ""), attrs.get("instance", ""))
         held = msg.verdict.hold and self.cfg.outbound.mode != "warn"
-        self.engine.commit(sub, held)
+        if not msg.counted:
+            self.engine.commit(sub, held)
         if msg.verdict.hold:
             self._record(msg.verdict, sub, now)
         return self.action(msg.verdict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import secrets
@@ -93,6 +94,19 @@ async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event
             return
 
 
+def _tune_gc() -> None:
+    """Keep the garbage collector from pausing decisions.
+
+    Account states are many, long-lived objects without reference cycles; full collections
+    walking them caused pauses of hundreds of milliseconds (bench/policy_throughput.py).
+    Start-up objects are frozen out of collection and the thresholds raised, so collections
+    are rare and cheap.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
+
+
 def api_key(cfg: Config) -> str:
     """The auth policy API key: configured, or generated once into the data folder."""
     if cfg.login.api_key:
@@ -158,6 +172,7 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
           flush=True)
     if ready is not None:
         ready.set()
+    _tune_gc()
     await _flusher(rt, policy, stop)
     if policy is not None:
         await policy.stop()

@@ -133,3 +133,22 @@ def test_recipient_count_at_end_of_message_is_counted():
     guard(req("END-OF-MESSAGE", "only-eom", ip=HOME_IP, count=40))
     state = guard.engine.states.get("a@city.example.jp")
     assert state.windows.totals(clock.t)["minute"].recipients == 40
+
+
+def test_without_end_of_message_requests_messages_are_counted_at_rcpt():
+    """A Postfix without smtpd_end_of_data_restrictions still gets bursts held."""
+    guard, clock = make()
+    answers = []
+    for i in range(20):
+        answers.append(guard(req("RCPT", f"r{i}", f"v{i}@example.net")))
+        clock.t += 0.3
+    assert any(a.startswith("HOLD") for a in answers)
+
+
+def test_end_of_message_after_rcpt_counting_does_not_count_twice():
+    """Once END-OF-MESSAGE requests arrive, a message counted at RCPT is not counted again."""
+    guard, clock = make()
+    message(guard, clock, 0, ip=HOME_IP)
+    message(guard, clock, 1, ip=HOME_IP)
+    state = guard.engine.states.get("a@city.example.jp")
+    assert state.windows.totals(clock.t)["minute"].messages == 2

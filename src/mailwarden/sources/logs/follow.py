@@ -136,9 +136,13 @@ class _Reader:
             return [], False
         self.position += len(data)
         self.last_growth = time.monotonic()
+        self.refresh()
+        return self._split(data), len(data) == chunk
+
+    def refresh(self) -> None:
+        """Take in more of the file's first bytes while it is shorter than a fingerprint."""
         if self.fingerprint.size < FINGERPRINT_BYTES and not self.compressed:
             self.fingerprint = Fingerprint.of(self._head())
-        return self._split(data), len(data) == chunk
 
     def _split(self, data: bytes) -> list[_Line]:
         if self.skipping:
@@ -306,6 +310,8 @@ class _Followed:
     def _add_unseen(self, siblings: list[_Candidate]) -> None:
         """Read rotated files that appeared since the last look and are not being read."""
         readers = [*self.older, *([self.current] if self.current else [])]
+        for reader in readers:
+            reader.refresh()  # a file's bytes not read yet are its own, not a new file's
         for candidate in siblings:
             if candidate.head and not _tracked(candidate, readers) and not any(
                 seen.matches(candidate.head) for seen in self.seen
