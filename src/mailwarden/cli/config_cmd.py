@@ -14,8 +14,10 @@ app = typer.Typer(help="Configuration.", no_args_is_help=True)
 
 
 @app.command("docs")
-def docs() -> None:
-    """Print the reference of every setting (Markdown)."""
+def docs(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Print the reference of every setting (Markdown); --config is checked if given."""
+    if config is not None:
+        settings(config, data_dir)
     typer.echo(documentation())
 
 
