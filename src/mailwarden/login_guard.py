@@ -51,6 +51,7 @@ class LoginGuard:
         self.clock = clock
         self.batch = Batch()
         self.counters = {"allow": 0, "report": 0, "rejected": 0, "tarpitted": 0}
+        self.last_report = 0.0  # wall clock of the last Dovecot report
 
     def __call__(self, command: str, attrs: dict[str, str]) -> tuple[int, str]:
         now = self.clock()
@@ -62,6 +63,7 @@ class LoginGuard:
             elif answer.status > 0:
                 self.counters["tarpitted"] += 1
             return answer.status, answer.message
+        self.last_report = time.time()
         success = attrs.get("success", "").lower() == "true"
         self.observe(login_from_attrs(attrs, now, success))
         return 0, ""

@@ -10,7 +10,8 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import uvicorn
 
@@ -152,7 +153,8 @@ async def start_auth_policy(rt: Runtime, listen: tuple[str, int]) -> _EmbeddedSe
 
 async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
                 auth_listen: tuple[str, int] | None = None,
-                ready: asyncio.Event | None = None) -> None:
+                ready: asyncio.Event | None = None, follow: Sequence[Path] = (),
+                journald: bool = False, journald_units: Sequence[str] = ()) -> None:
     """Run until SIGTERM/SIGINT; flush on the way out."""
     rt = Runtime(cfg)
     stop = asyncio.Event()
@@ -170,10 +172,20 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
     auth = await start_auth_policy(rt, auth_listen) if auth_listen is not None else None
     print(f"mailwarden: data in {cfg.data_dir} (store {cfg.store_url.split('://')[0]})",
           flush=True)
+    watchers: list[asyncio.Task[None]] = []
+    if follow or journald:
+        from mailwarden.watcher import run_watchers  # the watcher builds on this module
+
+        watchers = await run_watchers(rt, follow, journald, journald_units)
+        print(f"mailwarden: following {', '.join(map(str, follow)) or '-'}"
+              f"{' and journald' if journald else ''}", flush=True)
     if ready is not None:
         ready.set()
     _tune_gc()
     await _flusher(rt, policy, stop)
+    for task in watchers:
+        task.cancel()
+    await asyncio.gather(*watchers, return_exceptions=True)
     if policy is not None:
         await policy.stop()
     if auth is not None:

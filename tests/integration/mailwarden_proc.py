@@ -28,7 +28,7 @@ flush_interval = 0.2
 class MailwardenProcess:
     """A `mailwarden serve` with its own data folder and policy port."""
 
-    def __init__(self, config: str = CONFIG, extra: str = "") -> None:
+    def __init__(self, config: str = CONFIG, extra: str = "", args: tuple[str, ...] = ()) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="mw-serve-"))
         self.config = self.root / "mailwarden.toml"
         self.config.write_text(config + extra, encoding="utf-8")
@@ -40,7 +40,7 @@ class MailwardenProcess:
             [sys.executable, "-m", "mailwarden", "serve", "--config", str(self.config),
              "--data-dir", str(self.data_dir), "--policy-listen",
              f"127.0.0.1:{self.policy_port}", "--auth-policy-listen",
-             f"127.0.0.1:{self.auth_port}"],
+             f"127.0.0.1:{self.auth_port}", *args],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         wait_for(lambda: (port_open(self.policy_port) and port_open(self.auth_port))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,8 +25,20 @@ def serve_command(
         typer.Option("--auth-policy-listen", help="Dovecot auth policy server: HOST:PORT or "
                      "off (default: [login] listen, 127.0.0.1:10041)."),
     ] = None,
+    follow: Annotated[
+        list[Path] | None,
+        typer.Option("--follow", help="Follow this log file (repeatable); survives rotation "
+                     "and restarts from its saved position."),
+    ] = None,
+    journald: Annotated[bool, typer.Option("--journald", help="Follow the systemd journal.")]
+        = False,
+    journald_unit: Annotated[
+        list[str] | None,
+        typer.Option("--journald-unit", help="Only these units (repeatable), e.g. postfix@-."),
+    ] = None,
 ) -> None:
-    """Run Mailwarden: the Postfix policy server, the Dovecot auth policy server, the store."""
+    """Run Mailwarden: the Postfix policy server, the Dovecot auth policy server, the store,
+    and the log watcher."""
     cfg = settings(config, data_dir)
     try:
         listen = parse_listen(policy_listen or cfg.policy.listen, "policy")
@@ -34,7 +47,8 @@ def serve_command(
         typer.echo(f"mailwarden: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        asyncio.run(serve(cfg, listen, auth))
+        asyncio.run(serve(cfg, listen, auth, follow=follow or [], journald=journald,
+                          journald_units=journald_unit or []))
     except OSError as exc:
         typer.echo(f"mailwarden: cannot listen: {exc}", err=True)
         raise typer.Exit(1) from None

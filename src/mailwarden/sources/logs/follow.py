@@ -1,10 +1,10 @@
 """Following plain-text log files live, across rotations and restarts (``serve --follow FILE``).
 
-Each followed path is polled every ``poll_interval`` seconds: one ``stat`` per path when nothing
-changes. New complete lines are handed over in order as ``(followed path, line)``; a last line
-without its newline waits until it is complete. Lines are decoded as UTF-8 with replacement
-characters; a line longer than ``max_line`` bytes is cut there, the rest is skipped (counted in
-:class:`FollowStats`).
+Each followed path is polled every ``poll_interval`` seconds: when nothing changes that costs a
+``stat`` of the path and one of its folder, and no write. New complete lines are handed over in
+order as ``(followed path, line)``; a last line without its newline waits until it is complete.
+Lines are decoded as UTF-8 with replacement characters; a line longer than ``max_line`` bytes is
+cut there, the rest is skipped (counted in :class:`FollowStats`).
 
 **Rotation.** A path whose inode changes was rotated by rename (logrotate ``create``): the old
 file is kept open and finished first, then the new one is read from its start. The old file stays
@@ -12,10 +12,12 @@ watched for ``rotate_wait`` seconds after it stops growing, since a daemon write
 reopens its log. A path that vanishes is waited for; lines still written to the renamed file are
 read. A file that shrinks, or whose first bytes change, was truncated (``copytruncate`` or by
 hand): it is read again from its start, and if a rotated sibling (``mail.log.1``, also gzip, bzip2
-or xz) starts with the same bytes, that copy is first read from where reading had got. A rotated
-sibling that appeared meanwhile and was never seen (several rotations between two polls) is read
+or xz) starts with the same bytes, that copy is first read from where reading had got. When the
+folder changes (its modification time), the rotated siblings are looked at: one that appeared and
+starts like no file seen before (several rotations between two polls, or while stopped) is read
 too, oldest first. Siblings are the files in the same folder named ``<name>.*``, ``<name>-*`` or
-``<name>_*``.
+``<name>_*``; a file is recognised by its first 256 bytes, so two different files of a log must
+not start with the same 256 bytes (syslog lines start with their time, so they do not).
 
 **Delivery: at least once, exactly once across a clean stop.** A line counts as handled when the
 consumer asks for the next one; positions (:mod:`~mailwarden.sources.logs.positions`) record only
@@ -28,17 +30,23 @@ device, inode and fingerprint, also when they were renamed, copied or compressed
 
 **The inherent limit of polling:** lines written to a file that is then truncated in place before
 the next poll, without a copy being kept, are lost; so are lines in a rotated file that was deleted
-or compressed with zstd before it was read to its end.
+or compressed with zstd before it was read to its end, or moved to another folder (logrotate
+``olddir``), and lines written to a rotated file more than ``rotate_wait`` seconds after it last
+grew. Following only reads; compressed rotated files are decompressed in the event loop, which a
+restart after a long stop may feel for a moment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
+import lzma
 import os
 import stat
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +69,7 @@ MAX_LINE_BYTES = 65536
 _MAX_SIBLINGS = 1000  # rotated files looked at in one folder
 _SIBLING_MARKS = (".", "-", "_")
 _SETTLED_NS = 100_000_000  # a folder unchanged for this long has no change hidden in its tick
+_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
 
 log = logging.getLogger("mailwarden.sources.logs.follow")
 
@@ -142,7 +151,8 @@ class _Reader:
     def refresh(self) -> None:
         """Take in more of the file's first bytes while it is shorter than a fingerprint."""
         if self.fingerprint.size < FINGERPRINT_BYTES and not self.compressed:
-            self.fingerprint = Fingerprint.of(self._head())
+            with contextlib.suppress(OSError):
+                self.fingerprint = Fingerprint.of(self._head())
 
     def _split(self, data: bytes) -> list[_Line]:
         if self.skipping:
@@ -190,7 +200,8 @@ class _Reader:
         """Read the (truncated) file again from its start."""
         self.offset = self.position = 0
         self.skipping, self.handled, self.buffer = False, (0, False), b""
-        self.fingerprint = Fingerprint.of(self._head())
+        self.fingerprint = Fingerprint.of(b"")
+        self.refresh()
 
     def saved(self) -> FilePosition:
         """The position of the lines handled so far."""
@@ -282,7 +293,7 @@ class _Followed:
             if at is None:
                 at = _START if follower.from_start else _line_end(path, follower.max_line)
             return _Reader(path, *at, follower.max_line)
-        except (OSError, ValueError, EOFError) as error:
+        except _READ_ERRORS as error:
             if not isinstance(error, FileNotFoundError):
                 log.warning("%s: cannot read %s: %s", self.name, path, error)
             return None
@@ -316,10 +327,10 @@ class _Followed:
             if candidate.head and not _tracked(candidate, readers) and not any(
                 seen.matches(candidate.head) for seen in self.seen
             ):
-                reader = self._open(candidate.path, _START)
-                if reader is not None:
-                    self.older.append(reader)
-                    readers.append(reader)
+                unseen = self._open(candidate.path, _START)
+                if unseen is not None:
+                    self.older.append(unseen)
+                    readers.append(unseen)
         self.seen = _prints(siblings)
 
     # polling -----------------------------------------------------------------------------
@@ -336,17 +347,27 @@ class _Followed:
         if self.folder_stamp is None or self._folder_stamp() != self.folder_stamp:
             self._folder_changed()
         for reader in self.older:
-            lines, more = reader.read(chunk)
-            if lines or more:
-                return _Batch(reader, lines, more)
+            batch = self._read(reader, chunk)
+            if batch is None:  # unreadable: let it go
+                return _Batch(reader, [], True, done=True)
+            if batch.lines or batch.more:
+                return batch
             if time.monotonic() - reader.last_growth >= self.follower.rotate_wait:
                 last = reader.finish()
                 return _Batch(reader, [last] if last else [], True, done=True)
         if self.current is not None and read_current:
-            lines, more = self.current.read(chunk)
-            if lines or more:
-                return _Batch(self.current, lines, more)
+            batch = self._read(self.current, chunk)
+            if batch is not None and (batch.lines or batch.more):
+                return batch
         return None
+
+    def _read(self, reader: _Reader, chunk: int) -> _Batch | None:
+        try:
+            lines, more = reader.read(chunk)
+        except _READ_ERRORS as error:
+            log.warning("%s: cannot read %s: %s", self.name, reader.path, error)
+            return None
+        return _Batch(reader, lines, more)
 
     def _check_path(self) -> bool:
         """Notice rotations and truncations; whether the current file may have grown."""
