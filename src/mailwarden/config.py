@@ -15,6 +15,12 @@ from typing import Any, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ACTION_MODES = ("hold", "warn", "defer")
+NOTIFY_CHANNELS = ("email", "slack", "teams", "webhook", "syslog", "ecs")
+NOTIFY_LANGUAGES = ("ja", "en", "both")
+SMTP_SECURITY = ("starttls", "tls", "none")
+SYSLOG_FACILITIES = {"user": 1, "daemon": 3, "auth": 4, "authpriv": 10, "local0": 16,
+                     "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
+                     "local6": 22, "local7": 23}
 
 
 class ConfigError(ValueError):
@@ -220,6 +226,60 @@ class Store:
 
 
 @dataclass
+class Notify:
+    """Notifications of incidents to administrators and SIEMs; they never slow detection."""
+
+    channels: list[str] = setting(
+        [], "Enabled channels: email, slack, teams, webhook, syslog, ecs (none by default)."
+    )
+    language: str = setting("both", "Language of messages: ja, en, or both (Japanese first).")
+    high_findings: bool = setting(
+        False, "Also notify high-severity login findings (brute force, spray, ...)."
+    )
+    dashboard_url: str = setting("", "Base URL of the dashboard; alerts link to the incident.")
+    queue_size: int = setting(1000, "Alerts waiting to be sent; when full the oldest is dropped.")
+    dedup_minutes: float = setting(
+        60.0, "The same incident, or account and signal, is sent once in this many minutes; "
+        "repeats are counted and sent as one summary when the window ends.",
+    )
+    rate_per_minute: int = setting(30, "Messages each channel may send per minute.")
+    burst: int = setting(10, "Messages a channel may send at once before the rate applies.")
+    retries: int = setting(5, "Further attempts after a failed delivery.")
+    backoff_seconds: float = setting(
+        1.0, "Wait before the first retry; doubled for each further one."
+    )
+    backoff_max_seconds: float = setting(60.0, "Longest wait between two attempts.")
+    timeout_seconds: float = setting(10.0, "Network timeout of one delivery attempt.")
+    smtp_host: str = setting("localhost", "email: SMTP server.")
+    smtp_port: int = setting(25, "email: SMTP port (587 for submission, 465 for tls).")
+    smtp_security: str = setting(
+        "starttls", "email: starttls (required, not opportunistic), tls (implicit), or none."
+    )
+    smtp_ca_file: str = setting(
+        "", "email: CA certificates (PEM) to verify the server; empty: the system's."
+    )
+    smtp_user: str = setting("", "email: SMTP AUTH user; empty: no authentication.")
+    smtp_password: str = setting("", "email: SMTP AUTH password.")
+    smtp_from: str = setting("mailwarden@localhost", "email: sender address of alerts.")
+    smtp_to: list[str] = setting([], "email: administrators who receive alerts.")
+    slack_url: str = setting("", "slack: incoming webhook URL (Block Kit message).")
+    teams_url: str = setting(
+        "", "teams: Workflows webhook URL (\"Send webhook alerts to a channel\"; Adaptive Card)."
+    )
+    webhook_url: str = setting("", "webhook: URL that receives the alert as signed JSON.")
+    webhook_secret: str = setting(
+        "", "webhook: HMAC-SHA256 key; signs timestamp and body (X-Mailwarden-Signature)."
+    )
+    syslog_host: str = setting("127.0.0.1", "syslog: collector host (SIEM).")
+    syslog_port: int = setting(514, "syslog: collector port.")
+    syslog_proto: str = setting("udp", "syslog: udp or tcp (RFC 6587 octet counting).")
+    syslog_facility: str = setting("authpriv", "syslog: facility name (auth, local0, ...).")
+    ecs_path: str = setting(
+        "", "ecs: file of ECS JSON lines; empty: DATA_DIR/alerts.ecs.jsonl."
+    )
+
+
+@dataclass
 class Config:
     """All settings."""
 
@@ -231,6 +291,7 @@ class Config:
     login: Login = field(default_factory=Login)
     policy: Policy = field(default_factory=Policy)
     store: Store = field(default_factory=Store)
+    notify: Notify = field(default_factory=Notify)
     data_dir: Path = field(default=Path("mailwarden-data"), metadata={"doc": "internal"})
 
     @property
@@ -273,8 +334,30 @@ def _validate(cfg: Config, where: str) -> None:
         ZoneInfo(cfg.organization.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{where}: organization.timezone: unknown {exc}") from None
+    _validate_notify(cfg.notify, where)
     cfg.organization.domains = [d.lower().rstrip(".") for d in cfg.organization.domains]
     cfg.organization.home_countries = [c.upper() for c in cfg.organization.home_countries]
+
+
+def _validate_notify(n: Notify, where: str) -> None:
+    choices = {"language": NOTIFY_LANGUAGES, "smtp_security": SMTP_SECURITY,
+               "syslog_proto": ("udp", "tcp"), "syslog_facility": tuple(SYSLOG_FACILITIES)}
+    for key, allowed in choices.items():
+        if getattr(n, key) not in allowed:
+            raise ConfigError(f"{where}: notify.{key} must be one of {', '.join(allowed)}")
+    needs = {"email": "smtp_to", "slack": "slack_url", "teams": "teams_url",
+             "webhook": "webhook_url"}
+    for channel in n.channels:
+        if channel not in NOTIFY_CHANNELS:
+            raise ConfigError(f"{where}: notify.channels: unknown channel {channel!r} "
+                              f"(known: {', '.join(NOTIFY_CHANNELS)})")
+        if channel in needs and not getattr(n, needs[channel]):
+            raise ConfigError(f"{where}: notify.{needs[channel]} is needed by channel {channel}")
+    if "webhook" in n.channels and len(n.webhook_secret) < 16:
+        raise ConfigError(f"{where}: notify.webhook_secret must have at least 16 characters")
+    for key in ("queue_size", "rate_per_minute", "burst"):
+        if getattr(n, key) < 1:
+            raise ConfigError(f"{where}: notify.{key} must be at least 1")
 
 
 def section_names() -> list[str]:

@@ -21,6 +21,7 @@ from mailwarden.engine.logins.engine import LoginEngine
 from mailwarden.engine.state import MemoryStates
 from mailwarden.guard import OutboundGuard
 from mailwarden.login_guard import LoginGuard
+from mailwarden.response import notify
 from mailwarden.sources.dovecot_policy import AuthPolicyApp
 from mailwarden.sources.postfix_policy import PolicyServer
 from mailwarden.store.store import Batch, Store
@@ -51,6 +52,7 @@ class Runtime:
         self.guard = OutboundGuard(cfg, self.engine)
         self.logins = LoginGuard(cfg, LoginEngine(cfg, self.states, self.engine.geo))
         self.last_flag = time.time()
+        self.notify: notify.Dispatcher | None = None
 
     def _load(self, account: str) -> str | None:
         return self.evicted.pop(account, None) or self.store.load_state(account)
@@ -63,6 +65,8 @@ class Runtime:
         batch = self.guard.take_batch().merge(self.logins.take_batch())
         batch.states = self.states.take_dirty(None if everything else STATES_PER_FLUSH)
         batch.states += list(self.evicted.items())
+        if self.notify is not None:
+            self.notify.submit_batch(batch)
         return batch
 
     def written(self, batch: Batch) -> None:
@@ -157,6 +161,9 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
                 journald: bool = False, journald_units: Sequence[str] = ()) -> None:
     """Run until SIGTERM/SIGINT; flush on the way out."""
     rt = Runtime(cfg)
+    rt.notify = notify.from_config(cfg)
+    if rt.notify is not None:
+        await rt.notify.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -183,6 +190,8 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
         ready.set()
     _tune_gc()
     await _flusher(rt, policy, stop)
+    if rt.notify is not None:
+        await rt.notify.stop()
     for task in watchers:
         task.cancel()
     await asyncio.gather(*watchers, return_exceptions=True)
