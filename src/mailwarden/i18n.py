@@ -108,6 +108,215 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Outbound mail of {account} held: the account does not send like itself",
         "{account} の送信メールを保留しました：通常と異なる送信です",
     ),
+    # -- incident response checklist (mailwarden.response.checklist) ---------------------
+    "checklist.change_password": (
+        "Change the password from another, clean device (not the one that may be compromised)",
+        "別の安全な端末からパスワードを変更する（侵害されたおそれのある端末は使わない）",
+    ),
+    "checklist.end_sessions": (
+        "End all sessions: webmail, IMAP/POP, phone apps, app passwords and tokens",
+        "すべてのセッションを終了する（Webメール、IMAP/POP、スマートフォンのアプリ、"
+        "アプリパスワード、トークン）",
+    ),
+    "checklist.notify_contacts": (
+        "Tell colleagues and contacts by phone, not by mail from the hijacked account",
+        "同僚と連絡先に電話で知らせる（乗っ取られたアカウントからのメールでは知らせない）",
+    ),
+    "checklist.check_forwarding": (
+        "Check forwarding rules, filters and auto-replies; remove what the intruder added",
+        "転送設定・フィルタ・自動応答を確認し、攻撃者が追加したものを削除する",
+    ),
+    "checklist.preserve_evidence": (
+        "Preserve evidence: logs, held messages, timeline (mailwarden incidents export)",
+        "証拠を保全する（ログ、保留メール、時系列。mailwarden incidents export）",
+    ),
+    "checklist.report_police": (
+        "Report to the police when needed (fraud, data leak, harm to others)",
+        "必要に応じて警察（都道府県警察のサイバー犯罪相談窓口）に相談・通報する"
+        "（詐欺、情報漏えい、第三者への被害）",
+    ),
+    "checklist.apologise_partners": (
+        "Apologise to partners and explain what happened and which mails to ignore",
+        "取引先にお詫びし、経緯と無視してほしいメールを説明する",
+    ),
+    "checklist.prevent_recurrence": (
+        "Prevent recurrence: enable MFA, switch off legacy authentication",
+        "再発を防ぐ（多要素認証を有効にし、古い認証方式を無効にする）",
+    ),
+    "checklist.audit": (
+        "Audit: other accounts (same password, same signs) and the logs of the period",
+        "監査する（同じパスワードや同じ兆候のある他のアカウント、該当期間のログ）",
+    ),
+    "checklist.state.todo": ("to do", "未対応"),
+    "checklist.state.done": ("done", "完了"),
+    "checklist.state.skipped": ("skipped", "省略"),
+    "checklist.state.n/a": ("not applicable", "該当なし"),
+    "checklist.title": (
+        "Response checklist of incident {incident}: {done} of {total} steps settled",
+        "インシデント {incident} の対応チェックリスト：{total}項目中{done}項目が対応済み",
+    ),
+    "checklist.error.step": (
+        "unknown checklist step {value!r}; the steps are: {steps}",
+        "チェックリストの項目 {value!r} はありません。項目：{steps}",
+    ),
+    "checklist.error.state": (
+        "unknown state {value!r}; use one of: {states}",
+        "状態 {value!r} は使えません。次のいずれかを指定してください：{states}",
+    ),
+    "checklist.error.incident": (
+        "no incident {value!r}",
+        "インシデント {value!r} はありません",
+    ),
+    "checklist.error.assignment": (
+        "--set expects STEP=STATE (for example end_sessions=done), got {value!r}",
+        "--set には 項目=状態 を指定してください（例：end_sessions=done）。指定値：{value!r}",
+    ),
+    # -- evidence bundle (mailwarden.response.evidence, .custody) -------------------------
+    "evidence.no_incident": ("no incident {value!r}", "インシデント {value!r} はありません"),
+    "evidence.out_exists": (
+        "{value} exists already; evidence is never overwritten, choose another name",
+        "{value} は既に存在します。証拠は上書きしません。別の名前を指定してください",
+    ),
+    "evidence.out_dir": (
+        "the folder of {value} does not exist",
+        "{value} の保存先フォルダがありません",
+    ),
+    "evidence.write_failed": (
+        "the bundle could not be written: {value}",
+        "証拠一式を書き込めませんでした：{value}",
+    ),
+    "evidence.log_unreadable": (
+        "log file unreadable or cut short: {error}",
+        "ログファイルを読めないか、途中までしか読めませんでした：{error}",
+    ),
+    "evidence.command_missing": (
+        "{command} not found: Postfix is not installed on this machine",
+        "{command} が見つかりません。このマシンには Postfix がインストールされていません",
+    ),
+    "evidence.command_failed": (
+        "{command} failed ({error})",
+        "{command} が失敗しました（{error}）",
+    ),
+    "evidence.bad_queue_id": (
+        "{value!r} is not a Postfix queue id",
+        "{value!r} は Postfix のキューIDではありません",
+    ),
+    "evidence.message_missing": (
+        "held message {queue_id} could not be read ({error}); it may have been released "
+        "or deleted",
+        "保留メール {queue_id} を読めませんでした（{error}）。解放または削除された可能性があります",
+    ),
+    "evidence.message_limit": (
+        "only the first {limit} held messages were copied; {more} more are not in the bundle",
+        "保留メールは最初の{limit}通のみ複製しました。残り{more}通は含まれていません",
+    ),
+    "evidence.readme": (
+        "Evidence bundle of incident {incident} (account {account}), collected by {collector} "
+        "on {host} at {at} with Mailwarden.\n"
+        "incident.json, timeline.*, decisions.*, checklist.json: records of the incident; "
+        "logs/: log excerpts; messages/: held messages (postcat); queue.jsonl: postqueue -j.\n"
+        "custody.json is the chain of custody (each entry carries the SHA-256 of the previous "
+        "one); manifest.sha256 lists the SHA-256 of every file.\n"
+        "Check it with: mailwarden evidence verify BUNDLE.zip (or unzip and sha256sum -c "
+        "manifest.sha256).",
+        "インシデント {incident}（アカウント {account}）の証拠一式です。{at} に {host} 上で "
+        "{collector} が Mailwarden により収集しました。\n"
+        "incident.json・timeline.*・decisions.*・checklist.json：インシデントの記録、logs/：ログの抜粋、"
+        "messages/：保留メール（postcat）、queue.jsonl：postqueue -j の出力。\n"
+        "custody.json は証拠保全の記録（各記録は直前の記録の SHA-256 を含みます）、"
+        "manifest.sha256 は全ファイルの SHA-256 の一覧です。\n"
+        "確認方法：mailwarden evidence verify BUNDLE.zip（または展開して sha256sum -c "
+        "manifest.sha256）。",
+    ),
+    "evidence.exported": (
+        "wrote {path}: {files} files, SHA-256 {sha256}\nchain of custody head: {head} "
+        "(note it down: it proves later that the record is unchanged)",
+        "{path} を作成しました：{files}ファイル、SHA-256 {sha256}\n"
+        "証拠保全記録の末尾ハッシュ：{head}（控えておくと、記録が改ざんされていないことを後で証明できます）",
+    ),
+    "evidence.not_collected": ("not collected: {item}: {reason}", "未収集：{item}：{reason}"),
+    "evidence.intact": (
+        "intact: {files} files match the manifest, {entries} custody entries chain correctly "
+        "(collected by {collector} at {at}); chain head {head}",
+        "改ざんなし：{files}ファイルが一覧と一致し、証拠保全記録{entries}件の連鎖も正しいです"
+        "（収集：{collector}、{at}）。末尾ハッシュ {head}",
+    ),
+    "evidence.too_many": (
+        "the zip holds {n} members, more than a bundle ever has; not checked",
+        "zip に{n}個のファイルがあり、証拠一式としては多すぎるため確認しません",
+    ),
+    "evidence.bad_zip": (
+        "not a readable zip file ({error})",
+        "読み取れる zip ファイルではありません（{error}）",
+    ),
+    "evidence.unsafe_name": (
+        "member name is not a plain relative path (folder entry, '..', absolute path)",
+        "ファイル名が通常の相対パスではありません（フォルダ項目、'..'、絶対パス）",
+    ),
+    "evidence.duplicate": (
+        "the name occurs twice in the zip",
+        "同じ名前のファイルが zip に2つあります",
+    ),
+    "evidence.too_big": (
+        "larger than the limit of {limit} bytes; checking stopped",
+        "上限{limit}バイトを超えるため確認を中止しました",
+    ),
+    "evidence.unreadable": (
+        "cannot be read from the zip ({error}); its bytes were changed",
+        "zip から読み取れません（{error}）。内容が変更されています",
+    ),
+    "evidence.no_manifest": (
+        "the manifest is missing",
+        "ハッシュ一覧（manifest.sha256）がありません",
+    ),
+    "evidence.manifest_line": (
+        "line {line} of the manifest is malformed",
+        "ハッシュ一覧の{line}行目の形式が正しくありません",
+    ),
+    "evidence.missing": (
+        "listed in the manifest but missing from the bundle",
+        "ハッシュ一覧にありますが、証拠一式にありません（削除されています）",
+    ),
+    "evidence.added": (
+        "in the bundle but not in the manifest: it was added",
+        "ハッシュ一覧にないファイルです（追加されています）",
+    ),
+    "evidence.changed": (
+        "its SHA-256 differs from the manifest: it was changed",
+        "SHA-256 がハッシュ一覧と一致しません（変更されています）",
+    ),
+    "evidence.no_custody": (
+        "the chain of custody is missing",
+        "証拠保全の記録（custody.json）がありません",
+    ),
+    "evidence.custody_format": (
+        "the chain of custody is not a list of entries",
+        "証拠保全の記録の形式が正しくありません",
+    ),
+    "evidence.chain_broken": (
+        "the chain breaks at entry {entry}: an entry was removed, inserted or reordered",
+        "証拠保全の記録の連鎖が{entry}件目で途切れています（記録の削除・挿入・並べ替え）",
+    ),
+    "evidence.custody_edited": (
+        "custody entry {entry} was edited (its SHA-256 does not match its content)",
+        "証拠保全の記録の{entry}件目が編集されています（内容と SHA-256 が一致しません）",
+    ),
+    "evidence.custody_mismatch": (
+        "custody entry {entry} records another SHA-256 than the manifest",
+        "証拠保全の記録{entry}件目の SHA-256 がハッシュ一覧と一致しません",
+    ),
+    "evidence.uncovered": (
+        "no custody entry records how this file was collected",
+        "このファイルの収集を記録した証拠保全の記録がありません",
+    ),
+    "evidence.not_sealed": (
+        "the chain of custody does not end with its seal: entries were cut off",
+        "証拠保全の記録が封印の記録で終わっていません（末尾が削除されています）",
+    ),
+    "evidence.head_mismatch": (
+        "the chain head is {found}, not the expected {expected}",
+        "末尾ハッシュが {found} で、控えの {expected} と一致しません",
+    ),
 }
 
 WINDOW_JA = {"minute": "1分間", "10 minutes": "10分間", "hour": "1時間", "day": "24時間",

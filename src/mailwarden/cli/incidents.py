@@ -1,17 +1,21 @@
-"""``mailwarden incidents``: list and show incidents."""
+"""``mailwarden incidents``: list and show incidents, their checklist, their evidence."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Annotated
 
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.cli.evidence import export_command
+from mailwarden.response.checklist import Checklist, ChecklistError, parse_assignment, render
 from mailwarden.store.store import Store
 from mailwarden.timefmt import iso
 
 app = typer.Typer(help="Incidents opened by the guards.", no_args_is_help=True)
+app.command("export")(export_command)
 
 
 @app.command("list")
@@ -66,3 +70,34 @@ def show_incident(
         rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
         details = json.dumps(rest, ensure_ascii=False)
         typer.echo(f"  {iso(event['time'])}  {event['kind']}  {details}")
+
+
+@app.command("checklist")
+def checklist_command(
+    incident_id: Annotated[str, typer.Argument(help="The incident id (INC-...).")],
+    config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+    lang: LangOpt = "en",
+    assignment: Annotated[str | None, typer.Option(
+        "--set", help="Change one step: STEP=STATE (todo, done, skipped, n/a).",
+        show_default=False)] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Who made the change (default: the OS user).", show_default=False)] = None,
+    note: Annotated[str, typer.Option(help="A note kept with the step and in the timeline.")] = "",
+) -> None:
+    """Show the incident's response checklist, or change one step with --set."""
+    cfg = settings(config, data_dir)
+    checklist = Checklist(Store(cfg.store_url))
+    try:
+        if assignment is not None:
+            step, state = parse_assignment(assignment)
+            checklist.set(incident_id, step, state, by or getpass.getuser(), note)
+        entries = checklist.entries(incident_id)
+    except ChecklistError as exc:
+        typer.echo(f"mailwarden: {exc.text(lang)}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps({"incident": incident_id, "steps": [e.to_dict() for e in entries]},
+                              ensure_ascii=False))
+        return
+    for line in render(incident_id, entries, "ja" if lang == "ja" else "en"):
+        typer.echo(line)

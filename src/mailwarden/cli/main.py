@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mailwarden.cli import accounts, config_cmd, incidents, logins, logs, simulate
+from mailwarden.cli import accounts, config_cmd, evidence, incidents, logins, logs, simulate
 from mailwarden.cli.replay import replay_command
 from mailwarden.cli.serve import serve_command
 
@@ -18,3 +18,4 @@ app.add_typer(simulate.app, name="simulate")
 app.add_typer(logs.app, name="logs")
 app.command("replay")(replay_command)
 app.add_typer(logins.app, name="logins")
+app.add_typer(evidence.app, name="evidence")

@@ -27,10 +27,15 @@ def _v2_login_findings(conn: Connection) -> None:
     schema.login_findings.create(conn, checkfirst=True)
 
 
+def _v3_incident_checklist(conn: Connection) -> None:
+    schema.incident_checklist.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema: account state, flags, incidents, incident events, decisions",
      _v1_initial),
     (2, "login guard findings", _v2_login_findings),
+    (3, "incident response checklist", _v3_incident_checklist),
 ]
 
 

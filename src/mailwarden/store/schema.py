@@ -85,3 +85,13 @@ login_findings = Table(
     Column("severity", String(16), nullable=False),
     Column("data", Text, nullable=False),
 )
+
+incident_checklist = Table(
+    "incident_checklist", metadata,
+    Column("incident_id", String(64), primary_key=True),
+    Column("step", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("changed_by", String(200), nullable=False, default=""),
+    Column("changed_at", Float),
+    Column("note", Text, nullable=False, default=""),
+)
