@@ -6,8 +6,8 @@ sessions (``auth_verbose = yes``, so the auth process logs every wrong password 
 process sums the session up), RBL rejections and scanners — among them brute-force sources:
 SMTP AUTH guessers on the submission and smtps ports, IMAP/POP3 guessers, a botnet trying a few
 passwords per address, a password spray from one /24, phones retrying a stale password, and one
-account broken into at 04:45 that then sends a burst. About 12 lines a second on average, so
-1,000,000 lines are roughly one day (starting 2025-10-06 00:00 JST).
+account broken into at 04:45 that then sends a burst. About 10 lines a second on average (more
+in office hours): 1,000,000 lines cover about 28 hours from 2025-10-06 00:00 JST.
 
 The same ``(lines, seed)`` always gives the same file. :func:`generate` also returns the ground
 truth of what was written (lines per kind), for the benchmark's sanity checks.
@@ -35,7 +35,7 @@ HOST = "mail"
 LIP = "192.0.2.25"
 START = datetime(2025, 10, 6)  # local time (Asia/Tokyo) of the first line
 YEAR = START.year
-LINES_PER_SECOND = 12.0  # the day's average
+DRAWS_PER_SECOND = 3.1  # activities a second over the day (about 3.2 lines each)
 QMGR = 1203
 
 # what a line is, for the ground truth (every line has one kind)
@@ -47,20 +47,27 @@ PLAINTEXT = "dovecot_summary_plaintext_refused"  # (tried to use disallowed plai
 LOGIN_OK = "dovecot_login"
 FAILURE_KINDS = (SASL_FAIL, AUTH_FAIL, SUMMARY_FAIL, PLAINTEXT)
 
-_SURNAMES = (
-    "sato suzuki takahashi tanaka watanabe ito yamamoto nakamura kobayashi kato yoshida yamada "
-    "sasaki yamaguchi matsumoto inoue kimura hayashi shimizu yamazaki mori abe ikeda hashimoto "
-    "yamashita ishikawa nakajima maeda fujita ogawa goto okada hasegawa murakami kondo ishii "
-    "saito sakamoto endo aoki fujii nishimura fukuda ota miura fujiwara okamoto matsuda nakagawa"
-).split()
-_ROLES = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_SURNAMES = _words(
+    "sato suzuki takahashi tanaka watanabe ito yamamoto nakamura kobayashi kato yoshida "
+    "yamada sasaki yamaguchi matsumoto inoue kimura hayashi shimizu yamazaki mori abe "
+    "ikeda hashimoto yamashita ishikawa nakajima maeda fujita ogawa goto okada hasegawa "
+    "murakami kondo ishii saito sakamoto endo aoki fujii nishimura fukuda ota miura "
+    "fujiwara okamoto matsuda nakagawa"
+)
+_ROLES = _words(
     "info soumu kikaku jinji keiri koho somu-ka jimu01 jimu02 kyoiku kenko kankyo toshi "
     "zeimu shimin bosai gikai kaikei uketsuke"
-).split()
-_GUESSED = (  # names brute-forcers try that do not exist here
+)
+# names brute-forcers try that do not exist here
+_GUESSED = _words(
     "admin administrator test user sales contact support webmaster postmaster office mail "
     "noreply info1 guest backup root"
-).split()
+)
 _MTAS = (
     ("mail-yw1-f{n}.google.com", "209.85.128.{n}"),
     ("mail-{n}.outbound.protection.outlook.com", "40.107.22.{n}"),
@@ -70,19 +77,88 @@ _MTAS = (
     ("unknown", "61.205.{m}.{n}"),
 )
 _RBL_DOMAINS = ("zen.spamhaus.org", "bl.spamcop.net")
-_BOT_PREFIXES = (5, 31, 37, 46, 77, 78, 79, 81, 83, 85, 88, 89, 91, 92, 93, 94, 95, 103, 109,
-                 112, 113, 114, 115, 116, 117, 118, 119, 171, 175, 177, 178, 179, 180, 181, 182,
-                 183, 186, 187, 188, 189, 190, 191, 200, 201)
-_SMTP_GUESSERS = ("185.220.101.4", "141.98.11.20", "80.94.95.81", "193.32.162.30", "5.188.206.14",
-                  "91.92.245.1", "45.227.254.8", "218.92.0.12", "61.177.172.5", "179.43.180.2",
-                  "103.145.13.9", "196.251.1.1")
-_IMAP_GUESSERS = ("45.148.10.7", "185.220.101.9", "141.98.11.66", "80.94.95.203", "218.92.0.57",
-                  "103.145.13.40", "91.92.245.9", "193.32.162.77")
+_BOT_PREFIXES = (
+    5,
+    31,
+    37,
+    46,
+    77,
+    78,
+    79,
+    81,
+    83,
+    85,
+    88,
+    89,
+    91,
+    92,
+    93,
+    94,
+    95,
+    103,
+    109,
+    112,
+    113,
+    114,
+    115,
+    116,
+    117,
+    118,
+    119,
+    171,
+    175,
+    177,
+    178,
+    179,
+    180,
+    181,
+    182,
+    183,
+    186,
+    187,
+    188,
+    189,
+    190,
+    191,
+    200,
+    201,
+)
+_SMTP_GUESSERS = (
+    "185.220.101.4",
+    "141.98.11.20",
+    "80.94.95.81",
+    "193.32.162.30",
+    "5.188.206.14",
+    "91.92.245.1",
+    "45.227.254.8",
+    "218.92.0.12",
+    "61.177.172.5",
+    "179.43.180.2",
+    "103.145.13.9",
+    "196.251.1.1",
+)
+_IMAP_GUESSERS = (
+    "45.148.10.7",
+    "185.220.101.9",
+    "141.98.11.66",
+    "80.94.95.203",
+    "218.92.0.57",
+    "103.145.13.40",
+    "91.92.245.9",
+    "193.32.162.77",
+)
 _SPRAY_NET = "45.148.11"
 _INTRUDER = "185.220.101.4"  # the 04:45 login, after guessing on SMTP all night
 INTRUSION_AT = 4 * 3600 + 45 * 60
-_HOURLY = (0.25, 0.2, 0.2, 0.2, 0.25, 0.35, 0.5, 0.8, 1.4, 1.8, 1.8, 1.7, 1.3, 1.7, 1.8, 1.8,
-           1.7, 1.5, 1.1, 0.8, 0.6, 0.5, 0.4, 0.3)  # normal traffic by hour of day
+_HOURLY = tuple(  # normal traffic by hour of day (activities marked office hours)
+    map(
+        float,
+        _words(
+            "0.25 0.2 0.2 0.2 0.25 0.35 0.5 0.8 1.4 1.8 1.8 1.7 "
+            "1.3 1.7 1.8 1.8 1.7 1.5 1.1 0.8 0.6 0.5 0.4 0.3"
+        ),
+    )
+)
 
 
 class Account:
@@ -110,6 +186,8 @@ class LogSynth:
         self.kinds: Counter[str] = Counter()
         self.attempts: Counter[str] = Counter()  # failed attempts a line stands for, per kind
         self.failing_addresses: set[str] = set()
+        self.postfix_lines = 0
+        self.last = 0.0
         self._queue: list[tuple[float, int, str, str, int, str]] = []
         self._seq = 0
         self._stamp_second = -1
@@ -124,7 +202,7 @@ class LogSynth:
         self.victim = self.accounts[3]
         self.intruded = False
         self.activities: list[tuple[Callable[[float], None], float, bool]] = [
-            # (activity, draws per 100 average-day draws, follows office hours)
+            # (activity, relative weight, whether it follows office hours (_HOURLY))
             (self.imap_session, 15.0, True),
             (self.inbound, 2.4, True),
             (self.rejected, 2.0, False),
@@ -140,8 +218,9 @@ class LogSynth:
 
     # writing ----------------------------------------------------------------------------------
 
-    def emit(self, t: float, text: str, kind: str = "", attempts: int = 0,
-             source: str = "") -> None:
+    def emit(
+        self, t: float, text: str, kind: str = "", attempts: int = 0, source: str = ""
+    ) -> None:
         """Queue ``host process: text`` at ``t`` seconds after START (``kind``, the failed
         ``attempts`` it stands for and their ``source`` address go into the ground truth)."""
         self._seq += 1
@@ -157,6 +236,9 @@ class LogSynth:
                 self._stamp = (START + timedelta(seconds=second)).strftime("%b %e %H:%M:%S")
             self.out.write(f"{self._stamp} {HOST} {text}\n")
             self.written += 1
+            self.last = when
+            if text.startswith("postfix/"):
+                self.postfix_lines += 1
             if kind:
                 self.kinds[kind] += 1
                 if attempts:
@@ -175,7 +257,7 @@ class LogSynth:
             if not self.intruded and t >= INTRUSION_AT - 300:
                 self.intrusion(t)
             rng.choices(funcs, cum_weights=cum)[0](t)
-            t += rng.expovariate(LINES_PER_SECOND / 3.0) * self._speed(hour)
+            t += rng.expovariate(DRAWS_PER_SECOND) * self._speed(hour)
         self._write_until(float("inf"))
 
     def _weights(self, hour: int) -> list[float]:
@@ -204,9 +286,13 @@ class LogSynth:
                 names.append(f"{name}@{DOMAIN}")
         names[3] = f"k.tanaka@{DOMAIN}"
         return [
-            Account(name, self._jp_address(), f"126.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
-                    f"{rng.randint(1, 254)}", f"133.242.10.{rng.randint(20, 23)}",
-                    rng.random() < 0.08)
+            Account(
+                name,
+                self._jp_address(),
+                f"126.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                f"133.242.10.{rng.randint(20, 23)}",
+                rng.random() < 0.08,
+            )
             for name in names
         ]
 
@@ -223,8 +309,10 @@ class LogSynth:
 
     def _bot(self) -> str:
         rng = self.rng
-        return (f"{rng.choice(_BOT_PREFIXES)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
-                f"{rng.randint(1, 254)}")
+        return (
+            f"{rng.choice(_BOT_PREFIXES)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
+            f"{rng.randint(1, 254)}"
+        )
 
     def _session(self) -> str:
         return base64.b64encode(self.rng.getrandbits(96).to_bytes(12, "big")).decode()
@@ -246,28 +334,44 @@ class LogSynth:
         pid, qid = self._pid(), self._qid()
         smtpd = f"postfix/smtpd[{pid}]"
         self.emit(t, f"{smtpd}: connect from {client}")
-        self.emit(t + 0.2, f"{smtpd}: Anonymous TLS connection established from {client}: "
-                  "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange "
-                  "X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256")
+        self.emit(
+            t + 0.2,
+            f"{smtpd}: Anonymous TLS connection established from {client}: "
+            "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange "
+            "X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+        )
         self.emit(t + 0.5, f"{smtpd}: {qid}: client={client}")
         self.emit(t + 0.6, f"postfix/cleanup[{pid + 3}]: {qid}: message-id=<{qid}.{n}@{name}>")
         rcpts = rng.sample(self.accounts, 1 if rng.random() < 0.8 else 2)
-        self.emit(t + 0.7, f"postfix/qmgr[{QMGR}]: {qid}: from=<news{n}@example.com>, "
-                  f"size={rng.randint(2000, 90000)}, nrcpt={len(rcpts)} (queue active)")
-        self.emit(t + 0.8, f"{smtpd}: disconnect from {client} ehlo=2 starttls=1 mail=1 "
-                  f"rcpt={len(rcpts)} data=1 quit=1 commands={6 + len(rcpts)}")
+        self.emit(
+            t + 0.7,
+            f"postfix/qmgr[{QMGR}]: {qid}: from=<news{n}@example.com>, "
+            f"size={rng.randint(2000, 90000)}, nrcpt={len(rcpts)} (queue active)",
+        )
+        self.emit(
+            t + 0.8,
+            f"{smtpd}: disconnect from {client} ehlo=2 starttls=1 mail=1 "
+            f"rcpt={len(rcpts)} data=1 quit=1 commands={6 + len(rcpts)}",
+        )
         lmtp = self._pid()
         self.emit(t + 0.8, f"dovecot: lmtp({lmtp}): Connect from local")
         for rcpt in rcpts:
             session = self._session()
-            self.emit(t + 0.9, f"dovecot: lmtp({rcpt.name})<{lmtp}><{session}>: "
-                      f"msgid=<{qid}.{n}@{name}>: saved mail to INBOX")
-            self.emit(t + 0.9, f"postfix/lmtp[{pid + 5}]: {qid}: to=<{rcpt.name}>, "
-                      f"relay={HOST}.{DOMAIN}[private/dovecot-lmtp], delay=0.9, "
-                      f"delays=0.6/0.01/0.1/0.19, dsn=2.0.0, status=sent (250 2.0.0 "
-                      f"<{rcpt.name}> {session} Saved)")
-        self.emit(t + 1.0, f"dovecot: lmtp({lmtp}): Disconnect from local: Logged out "
-                  "(state=READY)")
+            self.emit(
+                t + 0.9,
+                f"dovecot: lmtp({rcpt.name})<{lmtp}><{session}>: "
+                f"msgid=<{qid}.{n}@{name}>: saved mail to INBOX",
+            )
+            self.emit(
+                t + 0.9,
+                f"postfix/lmtp[{pid + 5}]: {qid}: to=<{rcpt.name}>, "
+                f"relay={HOST}.{DOMAIN}[private/dovecot-lmtp], delay=0.9, "
+                f"delays=0.6/0.01/0.1/0.19, dsn=2.0.0, status=sent (250 2.0.0 "
+                f"<{rcpt.name}> {session} Saved)",
+            )
+        self.emit(
+            t + 1.0, f"dovecot: lmtp({lmtp}): Disconnect from local: Logged out (state=READY)"
+        )
         self.emit(t + 1.0, f"postfix/qmgr[{QMGR}]: {qid}: removed")
 
     def rejected(self, t: float) -> None:
@@ -280,16 +384,22 @@ class LogSynth:
         roll = rng.random()
         if roll < 0.5:
             rbl = rng.choice(_RBL_DOMAINS)
-            self.emit(t + 0.4, f"{smtpd}: NOQUEUE: reject: RCPT from {client}: 554 5.7.1 "
-                      f"Service unavailable; Client host [{address}] blocked using {rbl}; "
-                      f"from=<info@{address.replace('.', '-')}.example> "
-                      f"to=<{rng.choice(self.accounts).name}> proto=ESMTP helo=<User>")
+            self.emit(
+                t + 0.4,
+                f"{smtpd}: NOQUEUE: reject: RCPT from {client}: 554 5.7.1 "
+                f"Service unavailable; Client host [{address}] blocked using {rbl}; "
+                f"from=<info@{address.replace('.', '-')}.example> "
+                f"to=<{rng.choice(self.accounts).name}> proto=ESMTP helo=<User>",
+            )
             commands = "ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4"
         elif roll < 0.8:
-            self.emit(t + 0.4, f"{smtpd}: NOQUEUE: reject: RCPT from {client}: 550 5.1.1 "
-                      f"<{rng.choice(_GUESSED)}@{DOMAIN}>: Recipient address rejected: User "
-                      f"unknown in virtual mailbox table; from=<> to=<{rng.choice(_GUESSED)}"
-                      f"@{DOMAIN}> proto=ESMTP helo=<[{address}]>")
+            self.emit(
+                t + 0.4,
+                f"{smtpd}: NOQUEUE: reject: RCPT from {client}: 550 5.1.1 "
+                f"<{rng.choice(_GUESSED)}@{DOMAIN}>: Recipient address rejected: User "
+                f"unknown in virtual mailbox table; from=<> to=<{rng.choice(_GUESSED)}"
+                f"@{DOMAIN}> proto=ESMTP helo=<[{address}]>",
+            )
             commands = "ehlo=1 mail=1 rcpt=0/1 rset=1 quit=1 commands=4/5"
         else:
             self.emit(t + 2.0, f"{smtpd}: lost connection after EHLO from {client}")
@@ -304,23 +414,39 @@ class LogSynth:
         pid, qid = self._pid(), self._qid()
         smtpd = f"postfix/submission/smtpd[{pid}]"
         method = "PLAIN" if rng.random() < 0.7 else "LOGIN"
-        rcpts = [f"{rng.choice(_SURNAMES)}{rng.randint(1, 99)}@partner{rng.randint(1, 40)}"
-                 f".example.co.jp" for _ in range(rng.choice((1, 1, 1, 2, 3)))]
+        rcpts = [
+            f"{rng.choice(_SURNAMES)}{rng.randint(1, 99)}@partner{rng.randint(1, 40)}.example.co.jp"
+            for _ in range(rng.choice((1, 1, 1, 2, 3)))
+        ]
         self.emit(t, f"{smtpd}: connect from {client}")
-        self.emit(t + 0.3, f"{smtpd}: Anonymous TLS connection established from {client}: "
-                  "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange "
-                  "X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256")
-        self.emit(t + 0.6, f"{smtpd}: {qid}: client={client}, sasl_method={method}, "
-                  f"sasl_username={account.name}")
+        self.emit(
+            t + 0.3,
+            f"{smtpd}: Anonymous TLS connection established from {client}: "
+            "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange "
+            "X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+        )
+        self.emit(
+            t + 0.6,
+            f"{smtpd}: {qid}: client={client}, sasl_method={method}, sasl_username={account.name}",
+        )
         self.emit(t + 0.7, f"postfix/cleanup[{pid + 2}]: {qid}: message-id=<{qid}@{DOMAIN}>")
-        self.emit(t + 0.8, f"postfix/qmgr[{QMGR}]: {qid}: from=<{account.name}>, "
-                  f"size={rng.randint(1500, 400000)}, nrcpt={len(rcpts)} (queue active)")
-        self.emit(t + 0.9, f"{smtpd}: disconnect from {client} ehlo=2 starttls=1 auth=1 mail=1 "
-                  f"rcpt={len(rcpts)} data=1 quit=1 commands={7 + len(rcpts)}")
+        self.emit(
+            t + 0.8,
+            f"postfix/qmgr[{QMGR}]: {qid}: from=<{account.name}>, "
+            f"size={rng.randint(1500, 400000)}, nrcpt={len(rcpts)} (queue active)",
+        )
+        self.emit(
+            t + 0.9,
+            f"{smtpd}: disconnect from {client} ehlo=2 starttls=1 auth=1 mail=1 "
+            f"rcpt={len(rcpts)} data=1 quit=1 commands={7 + len(rcpts)}",
+        )
         for rcpt in rcpts:
-            self.emit(t + 1.6, f"postfix/smtp[{pid + 4}]: {qid}: to=<{rcpt}>, relay=mx."
-                      f"{rcpt.partition('@')[2]}[203.0.113.{len(rcpt)}]:25, delay=1.6, "
-                      "delays=0.8/0.01/0.3/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued)")
+            self.emit(
+                t + 1.6,
+                f"postfix/smtp[{pid + 4}]: {qid}: to=<{rcpt}>, relay=mx."
+                f"{rcpt.partition('@')[2]}[203.0.113.{len(rcpt)}]:25, delay=1.6, "
+                "delays=0.8/0.01/0.3/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued)",
+            )
         self.emit(t + 1.7, f"postfix/qmgr[{QMGR}]: {qid}: removed")
 
     def smtp_guesser(self, t: float) -> None:
@@ -337,28 +463,41 @@ class LogSynth:
             at = t + 1.0 + 2.5 * i
             roll = rng.random()
             if roll < 0.005:
-                self.emit(at, f"{smtpd}: warning: {client}: SASL LOGIN authentication failed: "
-                          "Connection lost to authentication server", SASL_FAULT)
+                self.emit(
+                    at,
+                    f"{smtpd}: warning: {client}: SASL LOGIN authentication failed: "
+                    "Connection lost to authentication server",
+                    SASL_FAULT,
+                )
                 continue
             if roll < 0.35:
                 reason = "SASL LOGIN authentication failed: authentication failure"
             elif roll < 0.65:
-                reason = f"SASL LOGIN authentication failed: authentication failure, " \
-                         f"sasl_username={user}"
+                reason = (
+                    f"SASL LOGIN authentication failed: authentication failure, "
+                    f"sasl_username={user}"
+                )
             elif roll < 0.85:
                 reason = "SASL LOGIN authentication failed: UGFzc3dvcmQ6"
             else:
-                reason = f"SASL PLAIN authentication failed: authentication failure, " \
-                         f"sasl_username={user}"
+                reason = (
+                    f"SASL PLAIN authentication failed: authentication failure, "
+                    f"sasl_username={user}"
+                )
             self.emit(at, f"{smtpd}: warning: {client}: {reason}", SASL_FAIL, 1, address)
         end = t + 1.5 + 2.5 * tries
         if rng.random() < 0.5:
             self.emit(end, f"{smtpd}: lost connection after AUTH from {client}")
-            self.emit(end, f"{smtpd}: disconnect from {client} ehlo=1 auth=0/{tries} "
-                      f"commands=1/{tries + 1}")
+            self.emit(
+                end,
+                f"{smtpd}: disconnect from {client} ehlo=1 auth=0/{tries} commands=1/{tries + 1}",
+            )
         else:
-            self.emit(end, f"{smtpd}: disconnect from {client} ehlo=1 auth=0/{tries} rset=1 "
-                      f"quit=1 commands=3/{tries + 3}")
+            self.emit(
+                end,
+                f"{smtpd}: disconnect from {client} ehlo=1 auth=0/{tries} rset=1 "
+                f"quit=1 commands=3/{tries + 3}",
+            )
 
     # Dovecot ---------------------------------------------------------------------------------
 
@@ -370,8 +509,12 @@ class LogSynth:
         session, mpid = self._session(), self._pid()
         protocol = "pop3" if account.legacy else "imap"
         tls = "" if account.legacy and rng.random() < 0.5 else ", TLS"
-        self.emit(t, f"dovecot: {protocol}-login: Login: user=<{account.name}>, method=PLAIN, "
-                  f"rip={address}, lip={LIP}, mpid={mpid}{tls}, session=<{session}>", LOGIN_OK)
+        self.emit(
+            t,
+            f"dovecot: {protocol}-login: Login: user=<{account.name}>, method=PLAIN, "
+            f"rip={address}, lip={LIP}, mpid={mpid}{tls}, session=<{session}>",
+            LOGIN_OK,
+        )
         self._logout(t + rng.uniform(0.5, 1800.0), protocol, account, mpid, session)
 
     def _logout(self, t: float, protocol: str, account: Account, mpid: int, session: str) -> None:
@@ -379,20 +522,29 @@ class LogSynth:
         process = f"dovecot: {protocol}({account.name})<{mpid}><{session}>"
         if protocol == "pop3":
             size = rng.randint(0, 300000)
-            self.emit(t, f"{process}: Disconnected: Logged out top=0/0, retr=1/{size}, "
-                      f"del=1/1, size={size}")
+            self.emit(
+                t,
+                f"{process}: Disconnected: Logged out top=0/0, retr=1/{size}, del=1/1, size={size}",
+            )
         elif rng.random() < 0.6:
-            self.emit(t, f"{process}: Logged out in={rng.randint(50, 900)} "
-                      f"out={rng.randint(500, 90000)} deleted=0 expunged=0 trashed=0 hashed=0 "
-                      "requested=0 sorted=0 sort=0")
+            self.emit(
+                t,
+                f"{process}: Logged out in={rng.randint(50, 900)} "
+                f"out={rng.randint(500, 90000)} deleted=0 expunged=0 trashed=0 hashed=0 "
+                "requested=0 sorted=0 sort=0",
+            )
         else:
-            self.emit(t, f"{process}: Disconnected: Connection closed (IDLE running for 0.001 + "
-                      f"waiting input for {rng.uniform(1, 1800):.3f} secs, 2 B in + 10+0 B out, "
-                      f"state=wait-input) in={rng.randint(50, 900)} out={rng.randint(500, 9000)} "
-                      "deleted=0 expunged=0 trashed=0 hashed=0 requested=0 sorted=0 sort=0")
+            self.emit(
+                t,
+                f"{process}: Disconnected: Connection closed (IDLE running for 0.001 + "
+                f"waiting input for {rng.uniform(1, 1800):.3f} secs, 2 B in + 10+0 B out, "
+                f"state=wait-input) in={rng.randint(50, 900)} out={rng.randint(500, 9000)} "
+                "deleted=0 expunged=0 trashed=0 hashed=0 requested=0 sorted=0 sort=0",
+            )
 
-    def _guessing_session(self, t: float, address: str, user: str, tries: int, protocol: str,
-                          known: bool) -> float:
+    def _guessing_session(
+        self, t: float, address: str, user: str, tries: int, protocol: str, known: bool
+    ) -> float:
         """``tries`` wrong passwords in one session, each logged by the auth process, then the
         login process's summary; returns the time of the summary."""
         rng = self.rng
@@ -401,14 +553,25 @@ class LogSynth:
         at = t
         for _ in range(tries):
             at += rng.uniform(1.0, 4.0)
-            self.emit(at, f"dovecot: auth: passwd-file({user},{address},<{session}>): {reason}",
-                      AUTH_FAIL, 1, address)
+            self.emit(
+                at,
+                f"dovecot: auth: passwd-file({user},{address},<{session}>): {reason}",
+                AUTH_FAIL,
+                1,
+                address,
+            )
         at += rng.uniform(0.5, 3.0)
         tls = ", TLS" if rng.random() < 0.6 else ""
         ended = "Disconnected" if protocol == "imap" or rng.random() < 0.5 else "Aborted login"
-        self.emit(at, f"dovecot: {protocol}-login: {ended} (auth failed, {tries} attempts in "
-                  f"{int(at - t)} secs): user=<{user}>, method=PLAIN, rip={address}, lip={LIP}"
-                  f"{tls}, session=<{session}>", SUMMARY_FAIL, tries, address)
+        self.emit(
+            at,
+            f"dovecot: {protocol}-login: {ended} (auth failed, {tries} attempts in "
+            f"{int(at - t)} secs): user=<{user}>, method=PLAIN, rip={address}, lip={LIP}"
+            f"{tls}, session=<{session}>",
+            SUMMARY_FAIL,
+            tries,
+            address,
+        )
         return at
 
     def imap_guesser(self, t: float) -> None:
@@ -438,11 +601,20 @@ class LogSynth:
         account = rng.choice(self.accounts)
         address = self._office(account, t)
         session, mpid = self._session(), self._pid()
-        self.emit(t, f"dovecot: auth: passwd-file({account.name},{address},<{session}>): "
-                  "Password mismatch", AUTH_FAIL, 1, address)
-        self.emit(t + rng.uniform(3, 9), f"dovecot: imap-login: Login: user=<{account.name}>, "
-                  f"method=PLAIN, rip={address}, lip={LIP}, mpid={mpid}, TLS, "
-                  f"session=<{session}>", LOGIN_OK)
+        self.emit(
+            t,
+            f"dovecot: auth: passwd-file({account.name},{address},<{session}>): Password mismatch",
+            AUTH_FAIL,
+            1,
+            address,
+        )
+        self.emit(
+            t + rng.uniform(3, 9),
+            f"dovecot: imap-login: Login: user=<{account.name}>, "
+            f"method=PLAIN, rip={address}, lip={LIP}, mpid={mpid}, TLS, "
+            f"session=<{session}>",
+            LOGIN_OK,
+        )
         self._logout(t + rng.uniform(60, 900), "imap", account, mpid, session)
 
     def scanner(self, t: float) -> None:
@@ -452,19 +624,30 @@ class LogSynth:
         session = self._session()
         roll = rng.random()
         if roll < 0.35:
-            self.emit(t, f"dovecot: imap-login: Disconnected (no auth attempts in 0 secs): "
-                      f"user=<>, rip={address}, lip={LIP}, TLS handshaking: SSL_accept() "
-                      "failed: error:0A00006C:SSL routines::bad key share, "
-                      f"session=<{session}>")
+            self.emit(
+                t,
+                f"dovecot: imap-login: Disconnected (no auth attempts in 0 secs): "
+                f"user=<>, rip={address}, lip={LIP}, TLS handshaking: SSL_accept() "
+                "failed: error:0A00006C:SSL routines::bad key share, "
+                f"session=<{session}>",
+            )
         elif roll < 0.65:
             protocol = rng.choice(("imap", "pop3"))
-            self.emit(t, f"dovecot: {protocol}-login: Disconnected (no auth attempts in "
-                      f"{rng.randint(0, 9)} secs): user=<>, rip={address}, lip={LIP}, "
-                      f"session=<{session}>")
+            self.emit(
+                t,
+                f"dovecot: {protocol}-login: Disconnected (no auth attempts in "
+                f"{rng.randint(0, 9)} secs): user=<>, rip={address}, lip={LIP}, "
+                f"session=<{session}>",
+            )
         elif roll < 0.75:
-            self.emit(t, f"dovecot: pop3-login: Disconnected (tried to use disallowed plaintext "
-                      f"auth): user=<>, rip={address}, lip={LIP}, session=<{session}>",
-                      PLAINTEXT, 1, address)
+            self.emit(
+                t,
+                f"dovecot: pop3-login: Disconnected (tried to use disallowed plaintext "
+                f"auth): user=<>, rip={address}, lip={LIP}, session=<{session}>",
+                PLAINTEXT,
+                1,
+                address,
+            )
         else:
             smtpd = f"postfix/smtpd[{self._pid()}]"
             client = f"unknown[{address}]"
@@ -481,8 +664,12 @@ class LogSynth:
             self._guessing_session(t + 60 * i, address, account.name, 1, "imap", True)
         at = max(t + 240, INTRUSION_AT)
         session, mpid = self._session(), self._pid()
-        self.emit(at, f"dovecot: imap-login: Login: user=<{account.name}>, method=PLAIN, "
-                  f"rip={address}, lip={LIP}, mpid={mpid}, TLS, session=<{session}>", LOGIN_OK)
+        self.emit(
+            at,
+            f"dovecot: imap-login: Login: user=<{account.name}>, method=PLAIN, "
+            f"rip={address}, lip={LIP}, mpid={mpid}, TLS, session=<{session}>",
+            LOGIN_OK,
+        )
         self._logout(at + 40, "imap", account, mpid, session)
         for i in range(300):
             self.submission(at + 60 + 2.0 * i, account, address)
@@ -499,6 +686,8 @@ def generate(path: Path, lines: int, seed: int = 20251006) -> dict[str, object]:
         "lines": synth.written,
         "seed": seed,
         "start": START.isoformat(),
+        "hours": round(synth.last / 3600, 1),
+        "postfix_lines": synth.postfix_lines,
         "year": YEAR,
         "kinds": kinds,
         "attempts": dict(sorted(synth.attempts.items())),

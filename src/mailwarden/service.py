@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -100,7 +101,7 @@ async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event
 
 
 def _tune_gc() -> None:
-    """Keep the garbage collector from pausing decisions.
+    """Keep the garbage collector and the writer thread from pausing decisions.
 
     Account states are many, long-lived objects without reference cycles; full collections
     walking them caused pauses of hundreds of milliseconds (bench/policy_throughput.py).
@@ -110,6 +111,10 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
+    # The write-behind thread runs Python code (SQLAlchemy); with the default 5 ms switch
+    # interval it can keep the event loop from answering for that long. 0.5 ms keeps
+    # decisions prompt; the thread's work is small and not latency-bound.
+    sys.setswitchinterval(0.0005)
 
 
 def api_key(cfg: Config) -> str:
