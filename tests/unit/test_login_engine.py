@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.scenarios import BRAZIL_IP, HOME_IP, VIETNAM_IP, config, send
 
 from mailwarden.engine.engine import Engine
 from mailwarden.engine.logins.denylist import DenyList
 from mailwarden.engine.logins.engine import LoginEngine
+from mailwarden.engine.logins.tracker import Failures
 from mailwarden.engine.state import MemoryStates
 from mailwarden.events import Login
 
@@ -197,3 +200,16 @@ def test_login_from_elsewhere_during_an_attack_is_not_a_compromise():
         fail(eng, T0 + i, "h@city.example.jp", pwhash=f"p{i}")
     assert "login_after_failures" not in signals(ok(eng, T0 + 20, "h@city.example.jp"))
     assert not eng.at_risk("h@city.example.jp", T0 + 21)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 8), st.integers(0, 7200)),
+                max_size=120), st.integers(0, 9000))
+def test_failure_counts_stay_exact_under_pruning(adds, later):
+    """The running count of distinct wrong passwords always equals a recount."""
+    failures = Failures()
+    for account, secret, t in sorted(adds, key=lambda a: a[2]):
+        failures.add(f"a{account}", f"s{secret}", float(t))
+    failures.prune(float(later) - 3600)
+    assert failures.distinct() == sum(len(v) for v in failures.by_account.values())
+    assert all(t >= later - 3600 for v in failures.by_account.values() for t in v.values())

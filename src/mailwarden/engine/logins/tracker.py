@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
+from functools import lru_cache
 
 MAX_SOURCES = 200_000
 MAX_KEYS = 256
 
 
+@lru_cache(maxsize=65536)
 def network_of(address: str) -> str:
     """The /24 (IPv4) or /64 (IPv6) an address belongs to; '' when not an address."""
     try:
@@ -27,11 +29,13 @@ def network_of(address: str) -> str:
 class Failures:
     """For one source: account → {password id → last time}, pruned to the window."""
 
-    __slots__ = ("by_account", "last")
+    __slots__ = ("by_account", "last", "oldest", "total")
 
     def __init__(self) -> None:
         self.by_account: dict[str, dict[str, float]] = {}
         self.last = 0.0
+        self.oldest = float("inf")  # no entry is older: pruning before then is a no-op
+        self.total = 0  # distinct secrets over all accounts
 
     def add(self, account: str, secret: str, t: float) -> None:
         seen = self.by_account.get(account)
@@ -39,22 +43,32 @@ class Failures:
             if len(self.by_account) >= MAX_KEYS:
                 return  # saturated: enough to decide
             seen = self.by_account[account] = {}
-        if secret in seen or len(seen) < MAX_KEYS:
+        if secret in seen:
             seen[secret] = t
+        elif len(seen) < MAX_KEYS:
+            seen[secret] = t
+            self.total += 1
         self.last = max(self.last, t)
+        self.oldest = min(self.oldest, t)
 
     def prune(self, horizon: float) -> None:
+        if self.oldest >= horizon:
+            return
+        self.oldest = float("inf")
         for account in list(self.by_account):
             seen = self.by_account[account]
             for secret in [s for s, t in seen.items() if t < horizon]:
                 del seen[secret]
+                self.total -= 1
             if not seen:
                 del self.by_account[account]
+            else:
+                self.oldest = min(self.oldest, *seen.values())
 
     def distinct(self, account: str | None = None) -> int:
         if account is not None:
             return len(self.by_account.get(account, ()))
-        return sum(len(v) for v in self.by_account.values())
+        return self.total
 
     def accounts(self) -> int:
         return len(self.by_account)
