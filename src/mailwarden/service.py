@@ -71,8 +71,10 @@ class Runtime:
         return batch
 
     def written(self, batch: Batch) -> None:
-        for account, _ in batch.states:
-            self.evicted.pop(account, None)
+        """Forget evicted states once stored (unless evicted again, newer, meanwhile)."""
+        for account, data in batch.states:
+            if self.evicted.get(account) == data:
+                del self.evicted[account]
 
     def poll_releases(self) -> None:
         for flag in self.store.flags_since(self.last_flag):
