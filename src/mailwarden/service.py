@@ -28,7 +28,8 @@ from mailwarden.sources.postfix_policy import PolicyServer
 from mailwarden.store.store import Batch, Store
 
 log = logging.getLogger("mailwarden.service")
-STATES_PER_FLUSH = 300
+STATES_PER_FLUSH = 600  # account states written per flush at most (the rest: next flushes)
+STATES_PER_SLICE = 20  # serialised between two chances for requests to be answered
 
 
 def parse_listen(value: str, name: str) -> tuple[str, int] | None:
@@ -61,13 +62,28 @@ class Runtime:
     def _evict(self, account: str, data: str) -> None:
         self.evicted[account] = data
 
-    def collect(self, everything: bool = False) -> Batch:
-        """Take what must be written (cheap; runs on the event loop)."""
+    def collect(self, everything: bool = False, states: int = STATES_PER_FLUSH) -> Batch:
+        """Take what must be written (runs on the event loop): all records, evicted states,
+        and ``states`` changed account states (all of them when ``everything``)."""
         batch = self.guard.take_batch().merge(self.logins.take_batch())
-        batch.states = self.states.take_dirty(None if everything else STATES_PER_FLUSH)
+        batch.states = self.states.take_dirty(None if everything else states)
         batch.states += list(self.evicted.items())
         if self.notify is not None:
             self.notify.submit_batch(batch)
+        return batch
+
+    async def collect_politely(self, everything: bool) -> Batch:
+        """Like ``collect``, serialising account states a few at a time and letting waiting
+        requests be answered in between (one big batch paused answers for ~10 ms)."""
+        if everything:
+            return self.collect(everything=True)
+        batch = self.collect(states=0)
+        for _ in range(STATES_PER_FLUSH // STATES_PER_SLICE):
+            await asyncio.sleep(0)
+            more = self.states.take_dirty(STATES_PER_SLICE)
+            if not more:
+                break
+            batch.states += more
         return batch
 
     def written(self, batch: Batch) -> None:
@@ -89,7 +105,7 @@ async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), rt.cfg.store.flush_interval)
         try:
-            batch = rt.collect(everything=stop.is_set())
+            batch = await rt.collect_politely(everything=stop.is_set())
             await loop.run_in_executor(None, rt.store.write, batch, time.time())
             rt.written(batch)
             await loop.run_in_executor(None, rt.poll_releases)
