@@ -1,7 +1,7 @@
 """``logs scan``: a forensic timeline of mail logs with the login guard's findings.
 
-Every line of every file goes to every parser (Postfix, Dovecot and Exim lines share one
-syslog file on most systems; each parser ignores the others' lines cheaply). The events are put
+Every line goes to the parser of its program (Postfix, Dovecot and Exim lines share one
+syslog file on most systems; see ``sources/logs/route.py``). The events are put
 in time order and run through a fresh login engine and the bounce counter, so the findings are
 what Mailwarden would have said at the time.
 """
@@ -20,6 +20,7 @@ from mailwarden.engine.state import MemoryStates
 from mailwarden.events import Delivery, Login, Submission
 from mailwarden.sources.logs import PARSERS, LogEvent, make_parser
 from mailwarden.sources.logs.files import first_year, order_files, read_in_order
+from mailwarden.sources.logs.route import route
 from mailwarden.timefmt import iso
 
 Paths = Iterable[str | os.PathLike[str]]
@@ -30,15 +31,15 @@ def read_all(paths: Paths, cfg: Config, year: int | None = None) -> list[LogEven
     """Every event of every parser, in time order."""
     files = order_files(paths, cfg.tz)
     first = first_year(files, cfg.tz) if year is None else year
-    parsers = [make_parser(name, cfg.tz, first) for name in sorted(PARSERS)]
+    parsers = {name: make_parser(name, cfg.tz, first) for name in sorted(PARSERS)}
+    feeds = {name: p.feed for name, p in parsers.items()}
     events: list[LogEvent] = []
-    feeds = [p.feed for p in parsers]
     for line in read_in_order(files):
-        for feed in feeds:
-            found = feed(line)
+        for name in route(line):
+            found = feeds[name](line)
             if found:
                 events.extend(found)
-    for parser in parsers:
+    for parser in parsers.values():
         events.extend(parser.flush())
     events.sort(key=lambda e: e.time)
     return events

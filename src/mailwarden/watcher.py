@@ -22,6 +22,7 @@ from mailwarden.sources.logs import PARSERS, LogParser, make_parser
 from mailwarden.sources.logs.follow import FileFollower
 from mailwarden.sources.logs.journald import JournalFollower
 from mailwarden.sources.logs.positions import PositionStore
+from mailwarden.sources.logs.route import route
 
 log = logging.getLogger("mailwarden.watcher")
 POLICY_FRESH = 600.0  # seconds: auth policy reports this recent make Dovecot/Postfix logs redundant
@@ -32,14 +33,14 @@ class Watcher:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.parsers: dict[str, list[tuple[str, LogParser]]] = {}
+        self.parsers: dict[str, dict[str, LogParser]] = {}
         self.counters = {"lines": 0, "logins": 0, "bounces": 0, "skipped_logins": 0}
 
-    def _parsers(self, source: str) -> list[tuple[str, LogParser]]:
+    def _parsers(self, source: str) -> dict[str, LogParser]:
         found = self.parsers.get(source)
         if found is None:
             year = datetime.now(self.rt.cfg.tz).year
-            found = [(name, make_parser(name, self.rt.cfg.tz, year)) for name in sorted(PARSERS)]
+            found = {name: make_parser(name, self.rt.cfg.tz, year) for name in sorted(PARSERS)}
             self.parsers[source] = found
         return found
 
@@ -47,8 +48,9 @@ class Watcher:
         """Take one line; never raises (a bad line must not stop the watcher)."""
         self.counters["lines"] += 1
         try:
-            for name, parser in self._parsers(source):
-                for event in parser.feed(line):
+            parsers = self._parsers(source)
+            for name in route(line):
+                for event in parsers[name].feed(line):
                     self._event(name, event)
         except Exception:
             log.exception("log line from %s could not be handled", source)
