@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 import re
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TypeAlias
 
 from mailwarden.events import Delivery, Login, Submission
+from mailwarden.sources.logs.assembly import Assembly
 from mailwarden.sources.logs.timestamps import SyslogClock
 
 __all__ = ["EximEvent", "EximLogParser", "EximStats"]
@@ -176,7 +176,6 @@ class _Message:
         self.done = False
 
 
-_Entry: TypeAlias = tuple[float, int, _Message]
 
 
 class EximLogParser:
@@ -198,22 +197,18 @@ class EximLogParser:
     ) -> None:
         self.stats = EximStats()
         self._timestamp = SyslogClock(tz, year).parse
-        self._grace = grace
         self._max_pending = max(1, max_pending)
-        self._max_recipients = max(0, max_recipients)
+        self._messages: Assembly[_Message] = Assembly(
+            self.stats, grace, max_pending, max_recipients
+        )
         self._login_window = login_window
         self._logins: dict[tuple[str, str], float] = {}  # (account, address) → last Login
-        self._now = float("-inf")
         self._last = float("-inf")  # the time of the last Submission emitted
-        self._pending: dict[tuple[str, str], _Message] = {}
-        self._waiting: list[_Entry] = []  # heap of pending messages (done ones are stale)
-        self._ready: list[_Entry] = []  # heap of complete messages waiting for older ones
-        self._sequence = 0
 
     @property
     def pending(self) -> int:
         """Messages held now: being assembled, or complete and waiting for an older one."""
-        return len(self._pending) + len(self._ready)
+        return len(self._messages)
 
     def feed(self, line: str) -> list[EximEvent]:
         """The events this line produces or completes (often none)."""
@@ -223,7 +218,8 @@ class EximLogParser:
             self.stats.unparsed += 1
             return []
         when, host, rest = parsed
-        self._now = max(self._now, when)
+        messages = self._messages
+        messages.now = max(messages.now, when)
         out: list[EximEvent] = []
         size = _message_id(rest)
         if size:
@@ -232,19 +228,15 @@ class EximLogParser:
             self._auth_failed(when, rest, out)
         elif rest.startswith('SMTP protocol error in "'):
             self._auth_refused(when, rest, out)
-        waiting = self._waiting
-        if self._ready or (waiting and waiting[0][0] < self._now - self._grace):
+        if messages.due():
             self._release(out)
         return out
 
     def flush(self) -> list[EximEvent]:
         """The Submissions of all messages still pending, in order (the end of the log)."""
-        for message in list(self._pending.values()):
-            self._finish(message)
-        self._waiting.clear()
-        out: list[EximEvent] = []
-        self._release(out)
-        return out
+        done: list[_Message] = []
+        self._messages.flush(done)
+        return [self._submission(message) for message in done]
 
     # timestamps and prefixes ---------------------------------------------------------------
 
@@ -296,9 +288,9 @@ class EximLogParser:
         elif flag in _STATUSES and body[2:3] == " ":
             self._delivery(when, key, _STATUSES[flag], body[3:], out)
         elif body.startswith("Completed"):
-            message = self._pending.get(key)
+            message = self._messages.pending.get(key)
             if message is not None:
-                self._finish(message)
+                self._messages.finish(message)
 
     def _arrival(self, when: float, key: tuple[str, str], body: str, out: list[EximEvent]) -> None:
         """``<= sender H=name (helo) [ip]:port ... P=esmtpsa ... A=auth:id S=n ... [for r1 r2]``"""
@@ -306,7 +298,7 @@ class EximLogParser:
         sender, fields = body[:end], body[end:]
         if sender == "<>" and " R=" in fields:
             return  # a bounce or report Exim generated for another message
-        if key in self._pending:  # Exim never reuses an id: a repeated or forged line
+        if key in self._messages.pending:  # Exim never reuses an id: a repeated or forged line
             self.stats.unparsed += 1
             return
         message = self._open(when, key, out)
@@ -327,7 +319,7 @@ class EximLogParser:
             recipients = fields[at + 5 :].split()
             if not any(_NOT_IN_ADDRESS.intersection(recipient) for recipient in recipients):
                 for recipient in recipients:
-                    self._add_recipient(message, _clip(recipient))
+                    self._messages.add_recipient(message, _clip(recipient))
 
     def _logged_in(
         self,
@@ -389,9 +381,9 @@ class EximLogParser:
                 dsn.group() if dsn is not None else "",
             )
         )
-        message = self._pending.get(key)
+        message = self._messages.pending.get(key)
         if message is not None:
-            self._add_recipient(message, _clip(original or recipient))
+            self._messages.add_recipient(message, _clip(original or recipient))
 
     # authentication failures ----------------------------------------------------------------
 
@@ -456,56 +448,16 @@ class EximLogParser:
 
     def _open(self, when: float, key: tuple[str, str], out: list[EximEvent]) -> _Message:
         """Start assembling a message."""
-        if len(self._pending) + len(self._ready) >= self._max_pending:
-            self._evict(out)
-        self._sequence += 1
-        message = _Message(key, self._sequence, when)
-        self._pending[key] = message
-        heapq.heappush(self._waiting, (when, self._sequence, message))
+        message = _Message(key, self._messages.next_sequence(), when)
+        released: list[_Message] = []
+        self._messages.open(message, released)
+        out.extend(self._submission(m) for m in released)
         return message
 
-    def _add_recipient(self, message: _Message, address: str) -> None:
-        recipients = message.recipients
-        if address in recipients:
-            return
-        if len(recipients) < self._max_recipients:
-            recipients[address] = None
-        else:
-            message.extra += 1
-            self.stats.recipients_dropped += 1
-
-    def _finish(self, message: _Message) -> None:
-        """Mark ``message`` complete; it is emitted once no older message is pending."""
-        message.done = True
-        del self._pending[message.key]
-        heapq.heappush(self._ready, (message.time, message.sequence, message))
-
-    def _evict(self, out: list[EximEvent]) -> None:
-        """Complete the oldest pending message early to make room."""
-        while self._waiting:
-            message = heapq.heappop(self._waiting)[2]
-            if not message.done:
-                self._finish(message)
-                self.stats.evicted += 1
-                break
-        self._release(out)
-
     def _release(self, out: list[EximEvent]) -> None:
-        """Complete messages past the grace period; emit complete ones no pending one precedes."""
-        waiting, ready = self._waiting, self._ready
-        limit = self._now - self._grace
-        while waiting:
-            when, _, message = waiting[0]
-            if message.done:
-                heapq.heappop(waiting)
-            elif when < limit:
-                heapq.heappop(waiting)
-                self._finish(message)
-            else:
-                break
-        horizon = waiting[0][0] if waiting else float("inf")
-        while ready and ready[0][0] <= horizon:
-            out.append(self._submission(heapq.heappop(ready)[2]))
+        released: list[_Message] = []
+        self._messages.release(released)
+        out.extend(self._submission(m) for m in released)
 
     def _submission(self, message: _Message) -> Submission:
         when = max(message.time, self._last)  # a line logged out of order never goes back

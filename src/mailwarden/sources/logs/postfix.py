@@ -23,7 +23,6 @@ what they log, not their name, so ``postfix-out/smtpd`` or ``postfix/submission/
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from datetime import tzinfo
 from typing import TypeAlias
 
 from mailwarden.events import Delivery, Login, Submission
+from mailwarden.sources.logs.assembly import Assembly
 from mailwarden.sources.logs.timestamps import SyslogClock
 
 __all__ = ["PostfixEvent", "PostfixLogParser", "PostfixStats"]
@@ -127,7 +127,6 @@ class _Message:
         self.done = False
 
 
-_Entry: TypeAlias = tuple[float, int, _Message]
 _Handler: TypeAlias = Callable[[float, tuple[str, str], str, list[PostfixEvent]], None]
 
 
@@ -150,15 +149,10 @@ class PostfixLogParser:
         self.stats = PostfixStats()
         self._clock = SyslogClock(tz, year)
         self._timestamp = self._clock.parse
-        self._grace = grace
-        self._max_pending = max(1, max_pending)
-        self._max_recipients = max(0, max_recipients)
-        self._now = float("-inf")  # the latest line time seen
+        self._messages: Assembly[_Message] = Assembly(
+            self.stats, grace, max_pending, max_recipients
+        )
         self._last = float("-inf")  # the time of the last Submission emitted
-        self._pending: dict[tuple[str, str], _Message] = {}
-        self._waiting: list[_Entry] = []  # heap of pending messages (done ones are stale)
-        self._ready: list[_Entry] = []  # heap of complete messages waiting for older ones
-        self._sequence = 0
         self._handlers: dict[str, _Handler] = {
             "clie": self._client,
             "uid=": self._pickup,
@@ -170,7 +164,7 @@ class PostfixLogParser:
     @property
     def pending(self) -> int:
         """Messages held now: being assembled, or complete and waiting for an older one."""
-        return len(self._pending) + len(self._ready)
+        return len(self._messages)
 
     def feed(self, line: str) -> list[PostfixEvent]:
         """The events this line produces or completes (often none)."""
@@ -182,23 +176,20 @@ class PostfixLogParser:
         when, rest = parsed
         if rest[-1:] in ("\n", "\r"):
             rest = rest.rstrip("\r\n")
-        if when > self._now:
-            self._now = when
+        messages = self._messages
+        if when > messages.now:
+            messages.now = when
         out: list[PostfixEvent] = []
         self._dispatch(when, rest, out)
-        waiting = self._waiting
-        if self._ready or (waiting and waiting[0][0] < self._now - self._grace):
+        if messages.due():
             self._release(out)
         return out
 
     def flush(self) -> list[PostfixEvent]:
         """The Submissions of all messages still pending, in order (the end of the log)."""
-        for message in list(self._pending.values()):
-            self._finish(message)
-        self._waiting.clear()
-        out: list[PostfixEvent] = []
-        self._release(out)
-        return out
+        done: list[_Message] = []
+        self._messages.flush(done)
+        return [self._submission(message) for message in done]
 
     # one line ---------------------------------------------------------------------------------
 
@@ -254,7 +245,7 @@ class PostfixLogParser:
         self, when: float, key: tuple[str, str], body: str, out: list[PostfixEvent]
     ) -> None:
         """qmgr's ``from=<SENDER>, size=N, nrcpt=K (queue active)``."""
-        message = self._pending.get(key)
+        message = self._messages.pending.get(key)
         end = body.find(">, size=", 5)
         if message is None or end < 0:
             return
@@ -282,17 +273,17 @@ class PostfixLogParser:
         dsn = body[start + 6 : at].partition(",")[0] if start >= 0 else ""
         queue_id = key[1]
         out.append(Delivery(when, queue_id, _clip(recipient), status, _clip(relay), dsn[:16]))
-        message = self._pending.get(key)
+        message = self._messages.pending.get(key)
         if message is not None:
-            self._add_recipient(message, _clip(original or recipient))
+            self._messages.add_recipient(message, _clip(original or recipient))
 
     def _removed(
         self, when: float, key: tuple[str, str], body: str, out: list[PostfixEvent]
     ) -> None:
         """qmgr's (or postsuper's) ``removed``: the message is complete."""
-        message = self._pending.get(key)
+        message = self._messages.pending.get(key)
         if message is not None and body.startswith("removed"):
-            self._finish(message)
+            self._messages.finish(message)
 
     def _warning(self, when: float, program: str, line: str, out: list[PostfixEvent]) -> None:
         """``warning: NAME[ADDR](:PORT)?: SASL M authentication failed: R(, sasl_username=U)?``"""
@@ -326,59 +317,20 @@ class PostfixLogParser:
         self, when: float, key: tuple[str, str], account: str, client: str, out: list[PostfixEvent]
     ) -> _Message:
         """Start assembling a message (a queue id seen again completes its earlier message)."""
-        earlier = self._pending.get(key)
+        messages = self._messages
+        earlier = messages.pending.get(key)
         if earlier is not None:
-            self._finish(earlier)
-        if len(self._pending) + len(self._ready) >= self._max_pending:
-            self._evict(out)
-        self._sequence += 1
-        message = _Message(key, self._sequence, when, account, client)
-        self._pending[key] = message
-        heapq.heappush(self._waiting, (when, self._sequence, message))
+            messages.finish(earlier)
+        message = _Message(key, messages.next_sequence(), when, account, client)
+        released: list[_Message] = []
+        messages.open(message, released)
+        out.extend(self._submission(m) for m in released)
         return message
 
-    def _add_recipient(self, message: _Message, address: str) -> None:
-        recipients = message.recipients
-        if address in recipients:
-            return
-        if len(recipients) < self._max_recipients:
-            recipients[address] = None
-        else:
-            message.extra += 1
-            self.stats.recipients_dropped += 1
-
-    def _finish(self, message: _Message) -> None:
-        """Mark ``message`` complete; it is emitted once no older message is pending."""
-        message.done = True
-        del self._pending[message.key]
-        heapq.heappush(self._ready, (message.time, message.sequence, message))
-
-    def _evict(self, out: list[PostfixEvent]) -> None:
-        """Complete the oldest pending message early to make room."""
-        while self._waiting:
-            message = heapq.heappop(self._waiting)[2]
-            if not message.done:
-                self._finish(message)
-                self.stats.evicted += 1
-                break
-        self._release(out)
-
     def _release(self, out: list[PostfixEvent]) -> None:
-        """Complete messages past the grace period; emit complete ones no pending one precedes."""
-        waiting, ready = self._waiting, self._ready
-        limit = self._now - self._grace
-        while waiting:
-            when, _, message = waiting[0]
-            if message.done:
-                heapq.heappop(waiting)
-            elif when < limit:
-                heapq.heappop(waiting)
-                self._finish(message)
-            else:
-                break
-        horizon = waiting[0][0] if waiting else float("inf")
-        while ready and ready[0][0] <= horizon:
-            out.append(self._submission(heapq.heappop(ready)[2]))
+        released: list[_Message] = []
+        self._messages.release(released)
+        out.extend(self._submission(m) for m in released)
 
     def _submission(self, message: _Message) -> Submission:
         when = max(message.time, self._last)  # a line logged out of order never goes back
