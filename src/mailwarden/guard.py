@@ -169,9 +169,11 @@ class OutboundGuard:
 
     def _record(self, verdict: Verdict, sub: Submission, now: float) -> None:
         self.counters["held"] += 1
-        incident = verdict.incident.id if verdict.incident else sub.account and (
-            self.engine.states.get(sub.account).quarantine_incident)
-        action = {"hold": "hold", "warn": "warn", "defer": "defer"}[self.cfg.outbound.mode]
+        if verdict.incident is not None:
+            incident = verdict.incident.id
+        else:  # held because the account is quarantined by an earlier incident
+            incident = self.engine.states.get(sub.account).quarantine_incident
+        action = self.cfg.outbound.mode  # hold, warn or defer
         self.batch.decisions.append({
             "time": now, "account": sub.account, "instance": sub.instance,
             "queue_id": sub.queue_id, "action": action, "score": verdict.score,
