@@ -11,6 +11,7 @@ bounded: past ``max_pending`` messages the oldest is released early, and a messa
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 
@@ -33,14 +34,21 @@ class AssemblyStats(Protocol):
 
 
 M = TypeVar("M", bound=AssembledMessage)
+E = TypeVar("E")
+Out = Callable[[E], None]
 
 
-class Assembly(Generic[M]):
-    """Pending messages by key, a heap of their start times, a heap of complete ones."""
+class Assembly(Generic[M, E]):
+    """Pending messages by key, a heap of their start times, a heap of complete ones.
 
-    def __init__(self, stats: AssemblyStats, grace: float, max_pending: int,
-                 max_recipients: int) -> None:
+    ``emit`` turns a released message into the parser's event; the methods that may release
+    messages hand those events to ``out`` (typically the ``append`` of the parser's output).
+    """
+
+    def __init__(self, stats: AssemblyStats, emit: Callable[[M], E], grace: float,
+                 max_pending: int, max_recipients: int) -> None:
         self.stats = stats
+        self.emit = emit
         self.grace = grace
         self.max_pending = max(1, max_pending)
         self.max_recipients = max(0, max_recipients)
@@ -57,8 +65,8 @@ class Assembly(Generic[M]):
         self.sequence += 1
         return self.sequence
 
-    def open(self, message: M, out: list[M]) -> None:
-        """Start assembling ``message``; making room may release messages into ``out``."""
+    def open(self, message: M, out: Out[E]) -> None:
+        """Start assembling ``message``; making room may release messages to ``out``."""
         if len(self) >= self.max_pending:
             self.evict(out)
         self.pending[message.key] = message
@@ -80,7 +88,7 @@ class Assembly(Generic[M]):
         del self.pending[message.key]
         heapq.heappush(self.ready, (message.time, message.sequence, message))
 
-    def evict(self, out: list[M]) -> None:
+    def evict(self, out: Out[E]) -> None:
         """Complete the oldest pending message early to make room."""
         while self.waiting:
             message = heapq.heappop(self.waiting)[2]
@@ -95,7 +103,7 @@ class Assembly(Generic[M]):
         waiting = self.waiting
         return bool(self.ready) or bool(waiting and waiting[0][0] < self.now - self.grace)
 
-    def release(self, out: list[M]) -> None:
+    def release(self, out: Out[E]) -> None:
         """Complete messages past the grace period; release complete ones no pending one
         precedes."""
         waiting, ready = self.waiting, self.ready
@@ -111,9 +119,9 @@ class Assembly(Generic[M]):
                 break
         horizon = waiting[0][0] if waiting else float("inf")
         while ready and ready[0][0] <= horizon:
-            out.append(heapq.heappop(ready)[2])
+            out(self.emit(heapq.heappop(ready)[2]))
 
-    def flush(self, out: list[M]) -> None:
+    def flush(self, out: Out[E]) -> None:
         """Complete and release everything (the end of the log)."""
         for message in list(self.pending.values()):
             self.finish(message)

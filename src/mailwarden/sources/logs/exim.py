@@ -198,8 +198,8 @@ class EximLogParser:
         self.stats = EximStats()
         self._timestamp = SyslogClock(tz, year).parse
         self._max_pending = max(1, max_pending)
-        self._messages: Assembly[_Message] = Assembly(
-            self.stats, grace, max_pending, max_recipients
+        self._messages: Assembly[_Message, Submission] = Assembly(
+            self.stats, self._submission, grace, max_pending, max_recipients
         )
         self._login_window = login_window
         self._logins: dict[tuple[str, str], float] = {}  # (account, address) → last Login
@@ -229,14 +229,14 @@ class EximLogParser:
         elif rest.startswith('SMTP protocol error in "'):
             self._auth_refused(when, rest, out)
         if messages.due():
-            self._release(out)
+            self._messages.release(out.append)
         return out
 
     def flush(self) -> list[EximEvent]:
         """The Submissions of all messages still pending, in order (the end of the log)."""
-        done: list[_Message] = []
-        self._messages.flush(done)
-        return [self._submission(message) for message in done]
+        out: list[EximEvent] = []
+        self._messages.flush(out.append)
+        return out
 
     # timestamps and prefixes ---------------------------------------------------------------
 
@@ -449,15 +449,8 @@ class EximLogParser:
     def _open(self, when: float, key: tuple[str, str], out: list[EximEvent]) -> _Message:
         """Start assembling a message."""
         message = _Message(key, self._messages.next_sequence(), when)
-        released: list[_Message] = []
-        self._messages.open(message, released)
-        out.extend(self._submission(m) for m in released)
+        self._messages.open(message, out.append)
         return message
-
-    def _release(self, out: list[EximEvent]) -> None:
-        released: list[_Message] = []
-        self._messages.release(released)
-        out.extend(self._submission(m) for m in released)
 
     def _submission(self, message: _Message) -> Submission:
         when = max(message.time, self._last)  # a line logged out of order never goes back

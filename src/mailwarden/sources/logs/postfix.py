@@ -149,8 +149,8 @@ class PostfixLogParser:
         self.stats = PostfixStats()
         self._clock = SyslogClock(tz, year)
         self._timestamp = self._clock.parse
-        self._messages: Assembly[_Message] = Assembly(
-            self.stats, grace, max_pending, max_recipients
+        self._messages: Assembly[_Message, Submission] = Assembly(
+            self.stats, self._submission, grace, max_pending, max_recipients
         )
         self._last = float("-inf")  # the time of the last Submission emitted
         self._handlers: dict[str, _Handler] = {
@@ -182,14 +182,14 @@ class PostfixLogParser:
         out: list[PostfixEvent] = []
         self._dispatch(when, rest, out)
         if messages.due():
-            self._release(out)
+            self._messages.release(out.append)
         return out
 
     def flush(self) -> list[PostfixEvent]:
         """The Submissions of all messages still pending, in order (the end of the log)."""
-        done: list[_Message] = []
-        self._messages.flush(done)
-        return [self._submission(message) for message in done]
+        out: list[PostfixEvent] = []
+        self._messages.flush(out.append)
+        return out
 
     # one line ---------------------------------------------------------------------------------
 
@@ -322,15 +322,8 @@ class PostfixLogParser:
         if earlier is not None:
             messages.finish(earlier)
         message = _Message(key, messages.next_sequence(), when, account, client)
-        released: list[_Message] = []
-        messages.open(message, released)
-        out.extend(self._submission(m) for m in released)
+        messages.open(message, out.append)
         return message
-
-    def _release(self, out: list[PostfixEvent]) -> None:
-        released: list[_Message] = []
-        self._messages.release(released)
-        out.extend(self._submission(m) for m in released)
 
     def _submission(self, message: _Message) -> Submission:
         when = max(message.time, self._last)  # a line logged out of order never goes back
