@@ -31,6 +31,7 @@ class AssemblyStats(Protocol):
 
     evicted: int
     recipients_dropped: int
+    submissions: int
 
 
 M = TypeVar("M", bound=AssembledMessage)
@@ -41,11 +42,12 @@ Out = Callable[[E], None]
 class Assembly(Generic[M, E]):
     """Pending messages by key, a heap of their start times, a heap of complete ones.
 
-    ``emit`` turns a released message into the parser's event; the methods that may release
-    messages hand those events to ``out`` (typically the ``append`` of the parser's output).
+    ``emit(message, time)`` turns a released message into the parser's event, with a time that
+    never goes back (a line logged out of order takes its predecessor's time); the methods that
+    may release messages hand those events to ``out`` (typically the parser's ``out.append``).
     """
 
-    def __init__(self, stats: AssemblyStats, emit: Callable[[M], E], grace: float,
+    def __init__(self, stats: AssemblyStats, emit: Callable[[M, float], E], grace: float,
                  max_pending: int, max_recipients: int) -> None:
         self.stats = stats
         self.emit = emit
@@ -53,6 +55,7 @@ class Assembly(Generic[M, E]):
         self.max_pending = max(1, max_pending)
         self.max_recipients = max(0, max_recipients)
         self.now = float("-inf")  # the latest line time seen
+        self.last = float("-inf")  # the time of the last message released
         self.pending: dict[tuple[str, str], M] = {}
         self.waiting: list[tuple[float, int, M]] = []  # pending (done ones are stale)
         self.ready: list[tuple[float, int, M]] = []  # complete, waiting for older ones
@@ -119,7 +122,10 @@ class Assembly(Generic[M, E]):
                 break
         horizon = waiting[0][0] if waiting else float("inf")
         while ready and ready[0][0] <= horizon:
-            out(self.emit(heapq.heappop(ready)[2]))
+            message = heapq.heappop(ready)[2]
+            self.last = max(message.time, self.last)
+            self.stats.submissions += 1
+            out(self.emit(message, self.last))
 
     def flush(self, out: Out[E]) -> None:
         """Complete and release everything (the end of the log)."""

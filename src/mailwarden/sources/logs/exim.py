@@ -203,7 +203,6 @@ class EximLogParser:
         )
         self._login_window = login_window
         self._logins: dict[tuple[str, str], float] = {}  # (account, address) → last Login
-        self._last = float("-inf")  # the time of the last Submission emitted
 
     @property
     def pending(self) -> int:
@@ -452,10 +451,7 @@ class EximLogParser:
         self._messages.open(message, out.append)
         return message
 
-    def _submission(self, message: _Message) -> Submission:
-        when = max(message.time, self._last)  # a line logged out of order never goes back
-        self._last = when
-        self.stats.submissions += 1
+    def _submission(self, message: _Message, when: float) -> Submission:
         recipients = tuple(message.recipients)
         return Submission(
             time=when,

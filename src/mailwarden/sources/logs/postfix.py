@@ -152,7 +152,6 @@ class PostfixLogParser:
         self._messages: Assembly[_Message, Submission] = Assembly(
             self.stats, self._submission, grace, max_pending, max_recipients
         )
-        self._last = float("-inf")  # the time of the last Submission emitted
         self._handlers: dict[str, _Handler] = {
             "clie": self._client,
             "uid=": self._pickup,
@@ -325,10 +324,7 @@ class PostfixLogParser:
         messages.open(message, out.append)
         return message
 
-    def _submission(self, message: _Message) -> Submission:
-        when = max(message.time, self._last)  # a line logged out of order never goes back
-        self._last = when
-        self.stats.submissions += 1
+    def _submission(self, message: _Message, when: float) -> Submission:
         recipients = tuple(message.recipients)
         return Submission(
             time=when,
