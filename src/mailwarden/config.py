@@ -18,6 +18,13 @@ ACTION_MODES = ("hold", "warn", "defer")
 NOTIFY_CHANNELS = ("email", "slack", "teams", "webhook", "syslog", "ecs")
 NOTIFY_LANGUAGES = ("ja", "en", "both")
 SMTP_SECURITY = ("starttls", "tls", "none")
+PLAYBOOK_MODES = ("auto", "dry-run", "off")
+PLAYBOOK_STEPS = ("quarantine", "hold_queue", "lock", "kick", "sieve_deactivate",
+                  "reset_password")
+MANUAL_ONLY_STEPS = ("reset_password",)  # its new password must be shown to a person
+SEVERITIES = ("high", "medium", "low")
+LOCK_MODES = ("HOLD", "REJECT")
+DOVEADM_EXECUTORS = ("local", "http")
 SYSLOG_FACILITIES = {"user": 1, "daemon": 3, "auth": 4, "authpriv": 10, "local0": 16,
                      "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
                      "local6": 22, "local7": 23}
@@ -280,6 +287,99 @@ class Notify:
 
 
 @dataclass
+class Response:
+    """Where the containment actions act: the Postfix and Dovecot they change, and how."""
+
+    postfix_config_dir: str = setting(
+        "", "Postfix configuration folder for postqueue/postsuper/postmap/postcat -c; empty: "
+        "Postfix's default (/etc/postfix)."
+    )
+    sasl_access_map: str = setting(
+        "", "File of the check_sasl_access map that locks accounts (e.g. "
+        "/etc/postfix/mailwarden_sasl_access); empty: no Postfix lock."
+    )
+    sasl_access_type: str = setting("hash", "Postfix table type of that map (hash, lmdb, cdb).")
+    lock_mode: str = setting(
+        "HOLD", "What the map answers for a locked account: HOLD (its mail waits in the hold "
+        "queue) or REJECT."
+    )
+    dovecot: bool = setting(
+        False, "Dovecot actions (deny passdb, kick, Sieve, password) are available."
+    )
+    dovecot_config: str = setting("", "dovecot.conf for doveadm -c; empty: Dovecot's default.")
+    deny_file: str = setting(
+        "", "The deny passdb file (passwd-file with deny = yes) that locks logins; empty: no "
+        "Dovecot lock."
+    )
+    passwd_file: str = setting(
+        "", "passwd-file that holds the accounts' password hashes (for reset_password)."
+    )
+    doveadm_executor: str = setting(
+        "local", "local: run doveadm on this machine; http: the doveadm HTTP API."
+    )
+    doveadm_url: str = setting("", "http executor: e.g. http://127.0.0.1:8080/doveadm/v1.")
+    doveadm_api_key: str = setting("", "http executor: the doveadm_api_key of Dovecot.")
+    doveadm_ca_file: str = setting("", "http executor: CA certificates (PEM) for https.")
+    postqueue: str = setting("/usr/sbin/postqueue", "Path of postqueue.")
+    postsuper: str = setting("/usr/sbin/postsuper", "Path of postsuper.")
+    postmap: str = setting("/usr/sbin/postmap", "Path of postmap.")
+    postcat: str = setting("/usr/sbin/postcat", "Path of postcat.")
+    doveadm: str = setting("/usr/bin/doveadm", "Path of doveadm.")
+    command_timeout: float = setting(60.0, "Seconds a containment command may take.")
+
+
+@dataclass
+class Playbook:
+    """Which containment steps run by themselves for an incident of each severity, and which
+    wait for a person. Steps: quarantine (hold the account's outgoing mail in Mailwarden),
+    hold_queue (put its queued mail on hold), lock (Postfix and Dovecot lock), kick (end its
+    IMAP/POP3 sessions), sieve_deactivate (deactivate its Sieve script, keeping a copy),
+    reset_password (never automatic: the new password is shown once to a person)."""
+
+    mode: str = setting(
+        "auto", "auto: run the automatic steps when an incident opens; dry-run: only record "
+        "what would be done; off: nothing runs by itself."
+    )
+    high: list[str] = setting(["quarantine", "lock", "kick"], "Automatic steps for high severity "
+                              "(a confirmed overseas burst, a risky login).")
+    medium: list[str] = setting(["quarantine"], "Automatic steps for medium severity.")
+    low: list[str] = setting([], "Automatic steps for low severity.")
+    high_manual: list[str] = setting(
+        ["hold_queue", "sieve_deactivate", "reset_password"],
+        "Steps suggested for high severity that wait for a person.",
+    )
+    medium_manual: list[str] = setting(
+        ["hold_queue", "lock", "kick", "sieve_deactivate", "reset_password"],
+        "Steps suggested for medium severity that wait for a person.",
+    )
+    low_manual: list[str] = setting(
+        ["quarantine", "lock"], "Steps suggested for low severity that wait for a person."
+    )
+
+    def automatic(self, severity: str) -> list[str]:
+        return list(getattr(self, severity, []) if severity in SEVERITIES else [])
+
+    def manual(self, severity: str) -> list[str]:
+        automatic = self.automatic(severity)
+        chosen = getattr(self, f"{severity}_manual", []) if severity in SEVERITIES else []
+        return [step for step in chosen if step not in automatic]
+
+
+@dataclass
+class Api:
+    """The administrators' HTTP API (see [api.md](api.md)): incidents, checklists, containment."""
+
+    listen: str = setting(
+        "127.0.0.1:10042", "HOST:PORT, or off. Keep it on loopback or behind a TLS proxy."
+    )
+    token: str = setting(
+        "", "Bearer token every request but /api/v1/health must send (at least 16 "
+        "characters); empty: generated once into DATA_DIR/api.token (mode 0600)."
+    )
+    max_body_bytes: int = setting(65536, "Larger request bodies are refused (413).")
+
+
+@dataclass
 class Config:
     """All settings."""
 
@@ -292,6 +392,9 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     store: Store = field(default_factory=Store)
     notify: Notify = field(default_factory=Notify)
+    response: Response = field(default_factory=Response)
+    playbook: Playbook = field(default_factory=Playbook)
+    api: Api = field(default_factory=Api)
     data_dir: Path = field(default=Path("mailwarden-data"), metadata={"doc": "internal"})
 
     @property
@@ -335,6 +438,11 @@ def _validate(cfg: Config, where: str) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{where}: organization.timezone: unknown {exc}") from None
     _validate_notify(cfg.notify, where)
+    _validate_response(cfg.response, cfg.playbook, where)
+    if cfg.api.token and len(cfg.api.token) < 16:
+        raise ConfigError(f"{where}: api.token must have at least 16 characters")
+    if cfg.api.max_body_bytes < 1024:
+        raise ConfigError(f"{where}: api.max_body_bytes must be at least 1024")
     cfg.organization.domains = [d.lower().rstrip(".") for d in cfg.organization.domains]
     cfg.organization.home_countries = [c.upper() for c in cfg.organization.home_countries]
 
@@ -358,6 +466,30 @@ def _validate_notify(n: Notify, where: str) -> None:
     for key in ("queue_size", "rate_per_minute", "burst"):
         if getattr(n, key) < 1:
             raise ConfigError(f"{where}: notify.{key} must be at least 1")
+
+
+def _validate_response(r: Response, p: Playbook, where: str) -> None:
+    choices = {"response.lock_mode": (r.lock_mode, LOCK_MODES),
+               "response.doveadm_executor": (r.doveadm_executor, DOVEADM_EXECUTORS),
+               "playbook.mode": (p.mode, PLAYBOOK_MODES)}
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise ConfigError(f"{where}: {key} must be one of {', '.join(allowed)}")
+    if r.doveadm_executor == "http" and not (r.doveadm_url and r.doveadm_api_key):
+        raise ConfigError(f"{where}: response.doveadm_url and response.doveadm_api_key are "
+                          "needed by doveadm_executor = \"http\"")
+    if r.command_timeout <= 0:
+        raise ConfigError(f"{where}: response.command_timeout must be positive")
+    for severity in SEVERITIES:
+        for key in (severity, f"{severity}_manual"):
+            for step in getattr(p, key):
+                if step not in PLAYBOOK_STEPS:
+                    raise ConfigError(f"{where}: playbook.{key}: unknown step {step!r} "
+                                      f"(known: {', '.join(PLAYBOOK_STEPS)})")
+                if key == severity and step in MANUAL_ONLY_STEPS:
+                    raise ConfigError(f"{where}: playbook.{key}: {step} cannot run by itself "
+                                      f"(its new password must be shown to a person); list it "
+                                      f"in {severity}_manual")
 
 
 def section_names() -> list[str]:

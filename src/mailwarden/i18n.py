@@ -171,6 +171,178 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "--set expects STEP=STATE (for example end_sessions=done), got {value!r}",
         "--set には 項目=状態 を指定してください（例：end_sessions=done）。指定値：{value!r}",
     ),
+    # -- containment playbook (mailwarden.response.playbook, .runner) ----------------------
+    "playbook.outbound.quarantine": (
+        "hold every outgoing message of {account} in Mailwarden until an administrator "
+        "releases it",
+        "{account} の送信メールを、管理者が解除するまですべて Mailwarden で保留する",
+    ),
+    "playbook.postfix.hold": (
+        "put {account}'s mail waiting in the Postfix queue on hold (postsuper -h)",
+        "Postfix のキューにある {account} のメールを保留キューに移す（postsuper -h）",
+    ),
+    "playbook.postfix.lock": (
+        "lock submission: '{account} {mode}' in the check_sasl_access map {map} (postmap)",
+        "送信をロック：check_sasl_access マップ {map} に「{account} {mode}」を追加（postmap）",
+    ),
+    "playbook.dovecot.lock": (
+        "lock logins: add {account} to the Dovecot deny passdb {file}",
+        "ログインをロック：Dovecot の拒否 passdb {file} に {account} を追加",
+    ),
+    "playbook.dovecot.kick": (
+        "end {account}'s IMAP/POP3 sessions (doveadm kick)",
+        "{account} の IMAP/POP3 セッションを切断する（doveadm kick）",
+    ),
+    "playbook.dovecot.sieve_deactivate": (
+        "deactivate {account}'s active Sieve script (forwarding rules), keeping a copy of each "
+        "script",
+        "{account} の有効な Sieve スクリプト（転送設定）を無効にする（各スクリプトは写しを保存）",
+    ),
+    "playbook.dovecot.reset_password": (
+        "set a new random password for {account} in {file}; it is shown once, never logged or "
+        "mailed",
+        "{file} で {account} に新しいランダムなパスワードを設定する（表示は一度だけ。"
+        "ログやメールには残さない）",
+    ),
+    "playbook.outbound.release": (
+        "release {account}: its outgoing mail flows again",
+        "{account} の保留を解除し、送信を再開する",
+    ),
+    "playbook.postfix.release": (
+        "release {account}'s mail held in the Postfix queue (postsuper -H)",
+        "Postfix の保留キューにある {account} のメールを解放する（postsuper -H）",
+    ),
+    "playbook.postfix.unlock": (
+        "unlock submission: remove {account} from the check_sasl_access map {map} (postmap)",
+        "送信のロックを解除：check_sasl_access マップ {map} から {account} を削除（postmap）",
+    ),
+    "playbook.postfix.delete": (
+        "delete {account}'s held mail after copying each message into the evidence folder",
+        "{account} の保留メールを、各メールを証拠フォルダに写してから削除する",
+    ),
+    "playbook.dovecot.unlock": (
+        "unlock logins: remove {account} from the Dovecot deny passdb {file}",
+        "ログインのロックを解除：Dovecot の拒否 passdb {file} から {account} を削除",
+    ),
+    "playbook.dovecot.sieve_activate": (
+        "reactivate {account}'s Sieve script",
+        "{account} の Sieve スクリプトを再び有効にする",
+    ),
+    "playbook.unavailable": ("not configured: {what}", "未設定のため実行しません：{what}"),
+    "playbook.title": (
+        "Playbook of incident {incident} ({account}, severity {severity}, mode {mode})",
+        "インシデント {incident} の対応手順（{account}、重大度 {severity}、モード {mode}）",
+    ),
+    "playbook.automatic": ("Runs by itself:", "自動で実行："),
+    "playbook.manual": ("Waits for a person:", "担当者の判断を待つ："),
+    "playbook.none": ("(nothing)", "（なし）"),
+    "playbook.dry_run": (
+        "Dry run: nothing was changed.", "ドライラン：何も変更していません。",
+    ),
+    "playbook.secret": (
+        "New password of {account} (shown once, write it down now): {secret}",
+        "{account} の新しいパスワード（表示はこの一度だけです。今すぐ控えてください）：{secret}",
+    ),
+    "playbook.error.step": (
+        "unknown step {value!r}; the steps are: {steps}",
+        "手順 {value!r} はありません。手順：{steps}",
+    ),
+    "playbook.error.action": (
+        "no action {value!r} in this incident",
+        "このインシデントに操作 {value!r} はありません",
+    ),
+    "playbook.error.no_undo": (
+        "action {value} cannot be undone: {why}",
+        "操作 {value} は元に戻せません：{why}",
+    ),
+    "playbook.error.undone": (
+        "action {value} was already undone by action {by}",
+        "操作 {value} は操作 {by} ですでに元に戻されています",
+    ),
+    # -- administrators' HTTP API (mailwarden.api) ---------------------------------------
+    "api.error.unauthorized": (
+        "missing or wrong token: send the header 'Authorization: Bearer TOKEN'",
+        "トークンがないか、正しくありません。"
+        "「Authorization: Bearer トークン」ヘッダーを送ってください",
+    ),
+    "api.error.not_found": ("no such endpoint: {path}", "そのエンドポイントはありません：{path}"),
+    "api.error.method": (
+        "method {method} is not allowed on {path}",
+        "{path} では {method} メソッドは使えません",
+    ),
+    "api.error.too_large": (
+        "request body larger than {limit} bytes",
+        "リクエスト本文が上限の{limit}バイトを超えています",
+    ),
+    "api.error.length": (
+        "Content-Length {value!r} is not a number of bytes",
+        "Content-Length {value!r} はバイト数ではありません",
+    ),
+    "api.error.incomplete": (
+        "the request body ended before it was complete",
+        "リクエスト本文が途中で切れています",
+    ),
+    "api.error.utf8": (
+        "request body is not valid UTF-8 (byte {position})",
+        "リクエスト本文が正しい UTF-8 ではありません（{position}バイト目）",
+    ),
+    "api.error.json": (
+        "request body is not valid JSON (line {line}, column {column})",
+        "リクエスト本文が正しい JSON ではありません（{line}行{column}列）",
+    ),
+    "api.error.object": (
+        "request body must be a JSON object",
+        "リクエスト本文は JSON オブジェクトにしてください",
+    ),
+    "api.error.unknown_field": (
+        "unknown field {field!r}; the fields are: {fields}",
+        "項目 {field!r} はありません。使える項目：{fields}",
+    ),
+    "api.error.missing": ("{field} is required", "{field} を指定してください"),
+    "api.error.type": (
+        "{field} must be {expected}",
+        "{field} は{expected_ja}で指定してください",
+    ),
+    "api.error.empty": ("{field} must not be empty", "{field} を空にはできません"),
+    "api.error.too_long": (
+        "{field} is longer than {limit} characters",
+        "{field} が上限の{limit}文字を超えています",
+    ),
+    "api.error.control": (
+        "{field} contains control characters",
+        "{field} に制御文字が含まれています",
+    ),
+    "api.error.no_steps": (
+        "steps is empty: name at least one step, or leave it out for the playbook's automatic "
+        "steps",
+        "steps が空です。手順を1つ以上指定するか、省略して対応手順の自動実行分を使ってください",
+    ),
+    "api.error.limit": (
+        "limit must be a whole number from 1 to {max}",
+        "limit は1から{max}までの整数で指定してください",
+    ),
+    "api.error.status": (
+        "status must be one of: {statuses}",
+        "status は次のいずれかを指定してください：{statuses}",
+    ),
+    "api.error.account": (
+        "{value!r} is not an account name (empty, too long, or with control characters)",
+        "{value!r} はアカウント名ではありません（空、長すぎる、または制御文字を含む）",
+    ),
+    "api.error.not_quarantined": (
+        "{account} is not quarantined",
+        "{account} は隔離されていません",
+    ),
+    "api.error.internal": (
+        "internal error; the details are in Mailwarden's log",
+        "内部エラーが発生しました。詳細は Mailwarden のログにあります",
+    ),
+    "api.released": (
+        "released {account} (incident {incident}): its next messages are decided normally "
+        "within {seconds}s; mail already in Postfix's hold queue stays there (postsuper -H)",
+        "{account} の隔離を解除しました（インシデント {incident}）。{seconds}秒以内に通常どおり"
+        "判定されます。Postfix の保留キューにあるメールはそのまま残ります（postsuper -H）",
+    ),
     # -- evidence bundle (mailwarden.response.evidence, .custody) -------------------------
     "evidence.no_incident": ("no incident {value!r}", "インシデント {value!r} はありません"),
     "evidence.out_exists": (

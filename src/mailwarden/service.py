@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import uvicorn
@@ -23,6 +24,7 @@ from mailwarden.engine.state import MemoryStates
 from mailwarden.guard import OutboundGuard
 from mailwarden.login_guard import LoginGuard
 from mailwarden.response import notify
+from mailwarden.response.runner import ResponseRunner
 from mailwarden.sources.dovecot_policy import AuthPolicyApp
 from mailwarden.sources.postfix_policy import PolicyServer
 from mailwarden.store.store import Batch, Store
@@ -55,6 +57,9 @@ class Runtime:
         self.logins = LoginGuard(cfg, LoginEngine(cfg, self.states, self.engine.geo))
         self.last_flag = time.time()
         self.notify: notify.Dispatcher | None = None
+        self.response: ResponseRunner | None = None
+        self.responding: set[asyncio.Future[None]] = set()
+        self._response_pool: ThreadPoolExecutor | None = None
 
     def _load(self, account: str) -> str | None:
         return self.evicted.pop(account, None) or self.store.load_state(account)
@@ -86,17 +91,63 @@ class Runtime:
             batch.states += more
         return batch
 
+    def respond(self, incident_ids: Sequence[str]) -> None:
+        """Run the playbook of newly stored incidents in a worker thread (commands take time;
+        detection never waits for them)."""
+        if self.response is None or not incident_ids:
+            return
+        if self._response_pool is None:
+            self._response_pool = ThreadPoolExecutor(1, "mailwarden-response")
+        loop = asyncio.get_running_loop()
+        for incident_id in incident_ids:
+            future = loop.run_in_executor(self._response_pool, self._respond_one, incident_id)
+            self.responding.add(future)
+            future.add_done_callback(self.responding.discard)
+
+    def _respond_one(self, incident_id: str) -> None:
+        assert self.response is not None
+        try:
+            for outcome in self.response.run_automatic(incident_id):
+                op = outcome.operation
+                log.warning("incident %s: %s.%s %s on %s%s", incident_id, op.target,
+                            op.operation, outcome.status, op.account,
+                            f": {outcome.error}" if outcome.error else "")
+        except Exception:  # the playbook must never stop the service
+            log.exception("playbook of incident %s failed", incident_id)
+
+    async def finish_responses(self, timeout: float) -> None:
+        """Let running playbooks finish (each action's record shows how far it got)."""
+        if self.responding:
+            await asyncio.wait(set(self.responding), timeout=timeout)
+        if self._response_pool is not None:
+            self._response_pool.shutdown(wait=False, cancel_futures=True)
+
     def written(self, batch: Batch) -> None:
         """Forget evicted states once stored (unless evicted again, newer, meanwhile)."""
         for account, data in batch.states:
             if self.evicted.get(account) == data:
                 del self.evicted[account]
 
-    def poll_releases(self) -> None:
+    def poll_flags(self) -> list[tuple[str, str, float, bool]]:
+        """Quarantine flags changed in the store since the last poll (runs in a thread)."""
+        changes = []
         for flag in self.store.flags_since(self.last_flag):
             self.last_flag = max(self.last_flag, float(flag["updated_at"]))
-            if not flag["quarantined"] and self.engine.release(str(flag["account"])):
-                log.warning("account %s released by %s", flag["account"], flag["updated_by"])
+            changes.append((str(flag["account"]), str(flag["incident_id"]),
+                            float(flag["since"]), bool(flag["quarantined"])))
+        return changes
+
+    def apply_flags(self, changes: list[tuple[str, str, float, bool]]) -> None:
+        """Apply releases and quarantines made outside the engine (on the event loop)."""
+        for account, incident, since, quarantined in changes:
+            if not quarantined and self.engine.release(account):
+                log.warning("account %s released", account)
+            elif quarantined and self.engine.quarantine(account, incident, since):
+                log.warning("account %s quarantined (incident %s)", account, incident)
+
+    def poll_releases(self) -> None:
+        """Poll and apply in one go (tests and tools without an event loop)."""
+        self.apply_flags(self.poll_flags())
 
 
 async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event) -> None:
@@ -108,7 +159,8 @@ async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event
             batch = await rt.collect_politely(everything=stop.is_set())
             await loop.run_in_executor(None, rt.store.write, batch, time.time())
             rt.written(batch)
-            await loop.run_in_executor(None, rt.poll_releases)
+            rt.respond([incident.id for incident in batch.incidents])
+            rt.apply_flags(await loop.run_in_executor(None, rt.poll_flags))
             rt.guard.expire(time.time())
             if policy is not None:
                 policy.close_idle()
@@ -181,10 +233,13 @@ async def start_auth_policy(rt: Runtime, listen: tuple[str, int]) -> _EmbeddedSe
 async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
                 auth_listen: tuple[str, int] | None = None,
                 ready: asyncio.Event | None = None, follow: Sequence[Path] = (),
-                journald: bool = False, journald_units: Sequence[str] = ()) -> None:
+                journald: bool = False, journald_units: Sequence[str] = (),
+                api_listen: tuple[str, int] | None = None) -> None:
     """Run until SIGTERM/SIGINT; flush on the way out."""
     rt = Runtime(cfg)
     rt.notify = notify.from_config(cfg)
+    if cfg.playbook.mode != "off":
+        rt.response = ResponseRunner(cfg, rt.store)
     if rt.notify is not None:
         await rt.notify.start()
     stop = asyncio.Event()
@@ -200,6 +255,12 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
         host, port = await policy.start(*policy_listen)
         print(f"mailwarden: policy server listening on {host}:{port}", flush=True)
     auth = await start_auth_policy(rt, auth_listen) if auth_listen is not None else None
+    api = None
+    if api_listen is not None:
+        from mailwarden.api.server import ApiServer  # the API builds on this module
+
+        api = ApiServer(rt, api_listen)
+        await api.start()
     print(f"mailwarden: data in {cfg.data_dir} (store {cfg.store_url.split('://')[0]})",
           flush=True)
     watchers: list[asyncio.Task[None]] = []
@@ -213,6 +274,9 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
         ready.set()
     _tune_gc()
     await _flusher(rt, policy, stop)
+    if api is not None:
+        await api.stop()
+    await rt.finish_responses(cfg.response.command_timeout)
     if rt.notify is not None:
         await rt.notify.stop()
     for task in watchers:

@@ -26,7 +26,7 @@ flush_interval = 0.2
 
 
 class MailwardenProcess:
-    """A `mailwarden serve` with its own data folder and policy port."""
+    """A `mailwarden serve` with its own data folder, policy, auth policy and API ports."""
 
     def __init__(self, config: str = CONFIG, extra: str = "", args: tuple[str, ...] = ()) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="mw-serve-"))
@@ -35,15 +35,19 @@ class MailwardenProcess:
         self.data_dir = self.root / "data"
         self.policy_port = free_port()
         self.auth_port = free_port()
+        self.api_port = free_port()
+        own_api = "--api-listen" in args  # a test that passes its own wins (the last one does)
         self.log = (self.root / "serve.log").open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mailwarden", "serve", "--config", str(self.config),
              "--data-dir", str(self.data_dir), "--policy-listen",
              f"127.0.0.1:{self.policy_port}", "--auth-policy-listen",
-             f"127.0.0.1:{self.auth_port}", *args],
+             f"127.0.0.1:{self.auth_port}", "--api-listen", f"127.0.0.1:{self.api_port}",
+             *args],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        wait_for(lambda: (port_open(self.policy_port) and port_open(self.auth_port))
+        wait_for(lambda: (port_open(self.policy_port) and port_open(self.auth_port)
+                          and (own_api or port_open(self.api_port)))
                  or self.proc.poll() is not None, timeout=30)
         if self.proc.poll() is not None:
             raise RuntimeError("mailwarden serve exited:\n" + self.output())
@@ -51,6 +55,14 @@ class MailwardenProcess:
     @property
     def api_key(self) -> str:
         return (self.data_dir / "auth-policy.key").read_text(encoding="utf-8").strip()
+
+    @property
+    def api_token(self) -> str:
+        """The administrators' API token (generated into the data folder, or [api] token)."""
+        return (self.data_dir / "api.token").read_text(encoding="utf-8").strip()
+
+    def api_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.api_port}{path}"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run another `mailwarden` command on the same configuration and data."""

@@ -22,7 +22,8 @@ def export_command(
     incident_id: Annotated[str, typer.Argument(help="The incident id (INC-...).")],
     out: Annotated[Path, typer.Option("--out", help="The zip to write (never overwritten).")],
     postqueue_config: Annotated[Path | None, typer.Option(
-        "--postqueue-config", help="Postfix configuration folder (postcat/postqueue -c DIR).",
+        "--postqueue-config", help="Postfix configuration folder (postcat/postqueue -c DIR); "
+        "default: [response] postfix_config_dir.",
         show_default=False)] = None,
     log: Annotated[list[Path] | None, typer.Option(
         "--log", help="A log file to excerpt (plain, gzip, bzip2, xz); repeat for several.",
@@ -38,8 +39,10 @@ def export_command(
 ) -> None:
     """Write the incident's evidence bundle: records, log excerpts, held messages, custody."""
     cfg = settings(config, data_dir)
-    opts = ExportOptions(out, by or getpass.getuser(), tuple(log or ()),
-                         Tools.find(postqueue_config), max(0.0, margin) * 60, max(0, max_messages))
+    configured = cfg.response.postfix_config_dir
+    tools = Tools.find(postqueue_config or (Path(configured) if configured else None))
+    opts = ExportOptions(out, by or getpass.getuser(), tuple(log or ()), tools,
+                         max(0.0, margin) * 60, max(0, max_messages))
     try:
         result = export(Store(cfg.store_url), incident_id, opts, cfg.tz)
     except ExportError as exc:

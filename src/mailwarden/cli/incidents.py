@@ -10,12 +10,24 @@ import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
 from mailwarden.cli.evidence import export_command
+from mailwarden.cli.response import (
+    actions_command,
+    delete_held_command,
+    plan_command,
+    respond_command,
+    undo_command,
+)
 from mailwarden.response.checklist import Checklist, ChecklistError, parse_assignment, render
 from mailwarden.store.store import Store
 from mailwarden.timefmt import iso
 
 app = typer.Typer(help="Incidents opened by the guards.", no_args_is_help=True)
 app.command("export")(export_command)
+app.command("plan")(plan_command)
+app.command("respond")(respond_command)
+app.command("actions")(actions_command)
+app.command("undo")(undo_command)
+app.command("delete-held")(delete_held_command)
 
 
 @app.command("list")

@@ -248,6 +248,18 @@ class Engine:
         self.states.changed(state)
         return was
 
+    def quarantine(self, account: str, incident: str, since: float) -> bool:
+        """Hold every later message of an account (set by the response, not by a message);
+        True when it was not quarantined yet."""
+        state = self.states.get(account)
+        if state.quarantined:
+            return False
+        state.quarantined = True
+        state.quarantine_since = since
+        state.quarantine_incident = incident
+        self.states.changed(state)
+        return True
+
 
 def _totals(t: Totals) -> dict[str, int]:
     return {"messages": t.messages, "recipients": t.recipients, "external": t.external,

@@ -4,11 +4,16 @@ its Sieve script, give it a new password; each returns an Action with its undo (
 The deny file holds one user per line and is used as the first passdb:
 ``passdb { driver = passwd-file; args = /path/deny; deny = yes }``. Sieve needs Pigeonhole
 (Debian: dovecot-sieve, dovecot-managesieved).
+
+kick and the Sieve steps are DoveadmCommands, so they run through either executor: doveadm on
+this machine (LocalExecutor) or the doveadm HTTP API (DoveadmHttpExecutor). The deny file and
+the passwd-file are local files whichever executor is used; reset_password hashes with
+`doveadm pw`, which the HTTP API does not offer, so with the HTTP executor the hash is made by
+its local LocalExecutor (see response/doveadm_http.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable
@@ -18,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.response.actions import Action, Undo, utc_now, validate_account
-from mailwarden.response.executor import Executor
+from mailwarden.response.executor import CommandFailed, DoveadmCommand, DoveadmExecutor
 
 PASSWORD_BYTES = 18  # 24 URL-safe characters, 144 bits
+NO_SESSIONS = 68  # doveadm kick's exit status when the account has no open session
 HASH_SCHEME = "SHA512-CRYPT"
 
 
@@ -46,11 +52,11 @@ def _replace_file(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 class DovecotResponder:
-    """Containment on one Dovecot instance through an Executor."""
+    """Containment on one Dovecot instance through a DoveadmExecutor."""
 
     def __init__(
         self,
-        executor: Executor,
+        executor: DoveadmExecutor,
         *,
         deny_file: Path,
         passwd_file: Path | None = None,
@@ -109,43 +115,48 @@ class DovecotResponder:
     def kick(self, account: str, *, reason: str) -> Action:
         """`doveadm kick USER`: end the account's IMAP/POP3 sessions. There is no undo."""
         validate_account(account)
-        done = self.executor.doveadm("kick", account)
+        try:
+            done = self.executor.doveadm_call(
+                DoveadmCommand("kick", args=(("mask", (account,)),)))
+        except CommandFailed as exc:
+            if exc.returncode != NO_SESSIONS:
+                raise
+            return self._action("kick", account, reason, False,
+                                {"output": "doveadm kick: no users kicked"}, None,
+                                "doveadm found no connection of the account to end")
         output = (done.stdout + done.stderr).strip()
         return self._action("kick", account, reason, True, {"output": output}, None,
                             "ended sessions cannot be restored; the user logs in again")
 
     # --- sieve ------------------------------------------------------------------------------
 
-    def _doveadm_json(self, *args: str) -> list[dict[str, Any]]:
-        """Run `doveadm -f json ARGS` and return its records; ValueError on anything else."""
-        out = self.executor.doveadm("-f", "json", *args).stdout
-        try:
-            records = json.loads(out or "[]")
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"doveadm {' '.join(args)}: not JSON ({exc.msg})") from None
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise ValueError(f"doveadm {' '.join(args)}: not a list of records")
-        return records
+    def _sieve(self, command: str, account: str, name: str | None = None,
+               records: bool = False) -> DoveadmCommand:
+        """`doveadm sieve COMMAND -u ACCOUNT [NAME]` as a DoveadmCommand."""
+        args = (("scriptname", name),) if name is not None else ()
+        return DoveadmCommand(f"sieve {command}", (("user", account),), args, records=records)
 
     def sieve_scripts(self, account: str) -> tuple[list[str], str | None]:
         """The account's Sieve script names and the active one (`doveadm sieve list`)."""
         validate_account(account)
-        records = self._doveadm_json("sieve", "list", "-u", account)
-        names = [str(record.get("script", "")) for record in records]
-        active = [str(r.get("script", "")) for r in records if r.get("active") == "ACTIVE"]
+        records = self.executor.doveadm_call(self._sieve("list", account, records=True)).records
+        names = [record.get("script", "") for record in records]
+        active = [r.get("script", "") for r in records if r.get("active") == "ACTIVE"]
         return names, (active[0] if active else None)
 
     def sieve_script(self, account: str, name: str) -> str:
         """The text of one Sieve script (`doveadm sieve get`)."""
-        records = self._doveadm_json("sieve", "get", "-u", account, name)
-        return "".join(str(record.get("sieve script", "")) for record in records)
+        validate_account(account)
+        command = self._sieve("get", account, name, records=True)
+        records = self.executor.doveadm_call(command).records
+        return "".join(record.get("sieve script", "") for record in records)
 
     def sieve_deactivate(self, account: str, *, reason: str) -> Action:
         """Keep a copy of every Sieve script, deactivate the active one; undo reactivates it."""
         names, active = self.sieve_scripts(account)
         copies = {name: self.sieve_script(account, name) for name in names}
         if active is not None:
-            self.executor.doveadm("sieve", "deactivate", "-u", account)
+            self.executor.doveadm_call(self._sieve("deactivate", account))
         undo = Undo("sieve_activate", {"account": account, "name": active}) if active else None
         result = {"scripts": copies, "active": active}
         return self._action("sieve_deactivate", account, reason, active is not None, result, undo)
@@ -156,7 +167,7 @@ class DovecotResponder:
         _, active = self.sieve_scripts(account)
         changed = active != name
         if changed:
-            self.executor.doveadm("sieve", "activate", "-u", account, name)
+            self.executor.doveadm_call(self._sieve("activate", account, name))
         undo = Undo("sieve_deactivate", {"account": account}) if changed else None
         return self._action("sieve_activate", account, reason, changed,
                             {"active": name, "before": active}, undo)
@@ -173,9 +184,9 @@ class DovecotResponder:
         if self.passwd_file is None:
             raise ValueError("reset_password needs passwd_file")
         password = secrets.token_urlsafe(PASSWORD_BYTES)
-        hashed = self.executor.doveadm(
-            "pw", "-s", HASH_SCHEME, stdin=f"{password}\n{password}\n"
-        ).stdout.strip()
+        twice = f"{password}\n{password}\n"
+        command = DoveadmCommand("pw", (("scheme", HASH_SCHEME),), stdin=twice)
+        hashed = self.executor.doveadm_call(command).stdout.strip()
         if not hashed.startswith("{" + HASH_SCHEME + "}") or "\n" in hashed:
             raise ValueError(f"doveadm pw gave no {HASH_SCHEME} hash")
         self._set_hash(account, hashed)

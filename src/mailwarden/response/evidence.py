@@ -34,6 +34,7 @@ from mailwarden.response.checklist import Checklist
 from mailwarden.response.custody import MANIFEST, Bundle, CustodyLog, clean, zip_stamp
 from mailwarden.sources.logs.files import LogFileError, read_lines
 from mailwarden.sources.logs.timestamps import SyslogClock
+from mailwarden.store.actions_store import ActionStore
 from mailwarden.store.store import Batch, Store
 from mailwarden.timefmt import iso
 
@@ -43,7 +44,8 @@ SBIN = "/usr/sbin:/usr/local/sbin:/usr/bin:/bin"
 _QUEUE_ID = re.compile(r"[0-9A-Za-z]{1,32}")
 _TOKEN = re.compile(r"[\w.@+:%-]+")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")  # in a log's name, for its name inside the zip
-RESPONSE_EVENTS = frozenset({"checklist", "evidence_exported"})  # not the incident's own time
+# timeline entries of the response, not of the incident: they do not widen the log excerpt
+RESPONSE_EVENTS = frozenset({"checklist", "evidence_exported", "action"})
 
 
 class ExportError(Exception):
@@ -116,12 +118,15 @@ def _is_ip(text: str) -> bool:
 
 
 def scope_of(incident: dict[str, Any], decisions: list[dict[str, Any]],
-             margin: float) -> Scope:
-    """The incident's account, IP addresses, senders and held queue ids, times ± ``margin``."""
+             margin: float, actions: list[dict[str, Any]] | None = None) -> Scope:
+    """The incident's account, IP addresses, senders and held queue ids (held by a decision
+    or by a containment action), times ± ``margin``."""
     account = str(incident["account"]).lower()
     found = [*_walk(incident.get("evidence", {})), *_walk(incident.get("timeline", []))]
     terms = {account} | {v.lower() for k, v in found if _is_ip(v) or (k == "sender" and v)}
     held = [str(d["queue_id"]) for d in decisions if d["action"] == "hold" and d["queue_id"]]
+    held += [str(q) for a in actions or () if a["operation"] == "hold" and a["status"] == "done"
+             for q in a["result"].get("queue_ids", [])]
     queue_ids = tuple(dict.fromkeys(held))
     times = [datetime.fromisoformat(str(incident["opened_at"])).timestamp()]
     times += [float(e["time"]) for e in incident.get("timeline", [])
@@ -224,6 +229,48 @@ def collect_records(bundle: Bundle, incident: dict[str, Any], decisions: list[di
     bundle.add("checklist.json", to_json(checklist), how, source)
 
 
+ACTION_COLUMNS = ["id", "started_at", "finished_at", "actor", "reason", "step", "target",
+                  "operation", "status", "changed", "undo_of", "undone_by", "error", "result"]
+
+
+def collect_actions(bundle: Bundle, actions: list[dict[str, Any]], source: str) -> None:
+    """The containment actions (who, when, why, result), the Sieve scripts found and kept by
+    sieve_deactivate, and the copies of messages deleted from the queue."""
+    how = "query of the Mailwarden store (containment actions)"
+    rows = [{**a, "started_at": iso(a["started_at"]),
+             "finished_at": iso(a["finished_at"]) if a["finished_at"] is not None else None}
+            for a in actions]
+    bundle.add("actions.json", to_json(rows), how, source)
+    bundle.add("actions.csv", to_csv(rows, ACTION_COLUMNS), how, source)
+    for action in actions:
+        result = action["result"]
+        if action["operation"] == "sieve_deactivate" and isinstance(result.get("scripts"), dict):
+            for name, text in result["scripts"].items():
+                safe = _UNSAFE.sub("_", str(name))[:100]
+                bundle.add(f"sieve/{action['id']}-{safe}.sieve", str(text).encode(),
+                           "doveadm sieve get, kept by the sieve_deactivate action", source)
+        if action["operation"] == "delete" and isinstance(result.get("copies"), dict):
+            _collect_deleted(bundle, result["copies"])
+
+
+def _collect_deleted(bundle: Bundle, copies: dict[str, Any]) -> None:
+    how = "postcat -q copy made before the message was deleted from the queue"
+    for queue_id, copy in copies.items():
+        name = f"messages/deleted/{_UNSAFE.sub('_', str(queue_id))[:40]}.txt"
+        path = Path(str(copy.get("file", "")))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            bundle.skip(name, how, str(path), "evidence.message_missing", queue_id=queue_id,
+                        error=str(exc))
+            continue
+        if hashlib.sha256(data).hexdigest() != copy.get("sha256"):
+            bundle.skip(name, how, str(path), "evidence.message_missing", queue_id=queue_id,
+                        error="the copy no longer matches the SHA-256 recorded when it was made")
+            continue
+        bundle.add(name, data, how, str(path))
+
+
 def collect_logs(bundle: Bundle, logs: tuple[Path, ...], scope: Scope, tz: tzinfo) -> None:
     how = (f"lines mentioning the account, its addresses or held queue ids, "
            f"{iso(scope.start)} .. {iso(scope.end)}")
@@ -310,6 +357,7 @@ def export(store: Store, incident_id: str, opts: ExportOptions, tz: tzinfo,
         raise ExportError("evidence.out_exists" if out.exists() else "evidence.out_dir", str(out))
     decisions = [d for d in store.decisions(account=incident["account"])
                  if d["incident_id"] == incident_id]
+    actions = ActionStore(store).for_incident(incident_id)
     checklist = Checklist(store, clock)
     steps = [e.to_dict() for e in checklist.entries(incident_id)]
     custody = CustodyLog(opts.collector, opts.host, str(out), _tool(), lambda: iso(clock()))
@@ -320,7 +368,8 @@ def export(store: Store, incident_id: str, opts: ExportOptions, tz: tzinfo,
             bundle = Bundle(zipfile.ZipFile(raw, "w"), custody, zip_stamp(clock()))
             with bundle.zf:
                 collect_records(bundle, incident, decisions, steps, source)
-                scope = scope_of(incident, decisions, opts.margin)
+                collect_actions(bundle, actions, source)
+                scope = scope_of(incident, decisions, opts.margin, actions)
                 collect_logs(bundle, opts.logs, scope, tz)
                 collect_queue(bundle, opts.tools, scope)
                 collect_messages(bundle, opts.tools, scope, opts.max_messages)

@@ -9,6 +9,7 @@ Queued mail is selected from `postqueue -j` by envelope sender, and by SASL logi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -148,6 +149,36 @@ class PostfixResponder:
             self._postsuper("-H", held)
         undo = Undo("hold", {"account": account, "queue_ids": held}) if held else None
         return self._action("release", account, reason, bool(held), {"queue_ids": held}, undo)
+
+    def delete(self, account: str, *, reason: str, copies: Path,
+               queue_ids: Iterable[str] | None = None) -> Action:
+        """Delete the account's held mail (only queue_ids, when given) after copying each
+        message (`postcat -q`) into the folder copies; a message that cannot be copied is not
+        deleted. There is no undo: the copies are what remains."""
+        validate_account(account)
+        held = [e.queue_id for e in self.account_mail(account) if e.queue_name == "hold"]
+        if queue_ids is not None:
+            chosen = set(queue_ids)
+            held = [queue_id for queue_id in held if queue_id in chosen]
+        copies.mkdir(parents=True, exist_ok=True)
+        saved: dict[str, dict[str, Any]] = {}
+        for queue_id in held:
+            if not _QUEUE_ID.fullmatch(queue_id):
+                raise QueueError(queue_id, "not a Postfix queue id")
+            done = self.executor.postfix("postcat", "-q", queue_id, check=False)
+            if done.returncode != 0 or not done.stdout:
+                continue  # gone meanwhile, or unreadable: not deleted
+            data = done.stdout.encode("utf-8", "surrogateescape")
+            path = copies / f"{queue_id}.postcat.txt"
+            path.write_bytes(data)
+            saved[queue_id] = {"file": str(path), "bytes": len(data),
+                               "sha256": hashlib.sha256(data).hexdigest()}
+        if saved:
+            self._postsuper("-d", list(saved))
+        return Action("delete", account, self.actor, reason, self.clock(), bool(saved),
+                      {"queue_ids": list(saved), "copies": saved,
+                       "not_copied": [q for q in held if q not in saved]}, None,
+                      f"deleted messages are gone from the queue; copies are in {copies}")
 
     def _postsuper(self, flag: str, queue_ids: list[str]) -> None:
         for queue_id in queue_ids:

@@ -31,11 +31,16 @@ def _v3_incident_checklist(conn: Connection) -> None:
     schema.incident_checklist.create(conn, checkfirst=True)
 
 
+def _v4_incident_actions(conn: Connection) -> None:
+    schema.incident_actions.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema: account state, flags, incidents, incident events, decisions",
      _v1_initial),
     (2, "login guard findings", _v2_login_findings),
     (3, "incident response checklist", _v3_incident_checklist),
+    (4, "containment actions: who, when, why, result, undo", _v4_incident_actions),
 ]
 
 

@@ -95,3 +95,25 @@ incident_checklist = Table(
     Column("changed_at", Float),
     Column("note", Text, nullable=False, default=""),
 )
+
+incident_actions = Table(
+    "incident_actions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(64), nullable=False, index=True),
+    Column("account", String(320), nullable=False, index=True),
+    Column("step", String(64), nullable=False),
+    Column("target", String(32), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float),
+    Column("changed", Boolean, nullable=False, default=False),
+    Column("result", Text, nullable=False, default="{}"),
+    Column("undo", Text, nullable=False, default="null"),
+    Column("no_undo_reason", Text, nullable=False, default=""),
+    Column("error", Text, nullable=False, default=""),
+    Column("undo_of", Integer),
+    Column("undone_by", Integer),
+)

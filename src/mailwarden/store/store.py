@@ -119,6 +119,13 @@ class Store:
             self._reader.commit()
         return None if row is None else str(row[0])
 
+    def flag(self, account: str) -> dict[str, Any] | None:
+        """The account's quarantine flag, if it ever had one."""
+        t = schema.account_flags
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t).where(t.c.account == account)).mappings().first()
+        return None if row is None else dict(row)
+
     def flags_since(self, since: float) -> list[dict[str, Any]]:
         t = schema.account_flags
         with self.engine.connect() as conn:
@@ -155,6 +162,31 @@ class Store:
                     schema.account_states.c.account == account).values(
                     data=json.dumps(data, separators=(",", ":")), updated_at=now))
         return str(row["incident_id"])
+
+    def quarantine(self, account: str, incident_id: str, now: float, by: str,
+                   note: str = "") -> bool:
+        """Mark an account quarantined (a running service picks the flag up); False if it
+        already was."""
+        t = schema.account_flags
+        with self.lock, self.engine.begin() as conn:
+            row = conn.execute(select(t).where(t.c.account == account)).mappings().first()
+            if row is not None and row["quarantined"]:
+                return False
+            values = {"quarantined": True, "since": now, "incident_id": incident_id,
+                      "updated_at": now, "updated_by": by, "note": note}
+            if row is None:
+                conn.execute(insert(t).values(account=account, **values))
+            else:
+                conn.execute(update(t).where(t.c.account == account).values(**values))
+            state = conn.execute(select(schema.account_states.c.data).where(
+                schema.account_states.c.account == account)).first()
+            if state is not None:
+                data = json.loads(state[0])
+                data["quarantine"] = [True, now, incident_id]
+                conn.execute(update(schema.account_states).where(
+                    schema.account_states.c.account == account).values(
+                    data=json.dumps(data, separators=(",", ":")), updated_at=now))
+        return True
 
     # -- incidents ----------------------------------------------------------------------
     def incidents(self, limit: int = 100, status: str | None = None) -> list[dict[str, Any]]:

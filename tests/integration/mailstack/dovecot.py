@@ -1,12 +1,15 @@
-"""A private Dovecot instance: SASL auth server for Postfix and an IMAP listener on loopback."""
+"""A private Dovecot instance: SASL auth server for Postfix and an IMAP listener on loopback;
+optionally the doveadm HTTP API (DoveadmHttpListener) on a loopback port of its own."""
 
 from __future__ import annotations
 
 import imaplib
 import os
+import secrets
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .common import (
@@ -61,6 +64,41 @@ service auth {{
   }}
 }}
 """
+
+
+@dataclass(frozen=True)
+class DoveadmHttpListener:
+    """The doveadm HTTP API on a free loopback port with a fresh API key.
+
+    Pass config_lines() in a DovecotInstance's extra_config (the factory's third argument);
+    Dovecot's master opens every listener before it serves any, so once the instance is
+    started the port is open (wait_ready() checks it).
+    """
+
+    port: int = field(default_factory=free_port)
+    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    host: str = LOOPBACK
+
+    @property
+    def url(self) -> str:
+        """The command endpoint, http://127.0.0.1:PORT/doveadm/v1."""
+        return f"http://{self.host}:{self.port}/doveadm/v1"
+
+    def config_lines(self) -> tuple[str, ...]:
+        """dovecot.conf lines: the API key and `service doveadm { inet_listener http }`."""
+        return (
+            f"doveadm_api_key = {self.api_key}",
+            "service doveadm {",
+            "  inet_listener http {",
+            f"    address = {self.host}",
+            f"    port = {self.port}",
+            "  }",
+            "}",
+        )
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait until the listener accepts connections (TimeoutError naming the port if not)."""
+        wait_for(lambda: port_open(self.port, self.host), timeout, what=f"doveadm HTTP {self.port}")
 
 
 class DovecotInstance:

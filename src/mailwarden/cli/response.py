@@ -1,0 +1,192 @@
+"""``mailwarden incidents plan|respond|actions|undo|delete-held``: the containment playbook."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated, Any
+
+import typer
+
+from mailwarden import i18n
+from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.config import Config
+from mailwarden.response.checklist import ChecklistError
+from mailwarden.response.playbook import UnknownStep
+from mailwarden.response.runner import Outcome, ResponseError, ResponseRunner
+from mailwarden.store.store import Store
+from mailwarden.timefmt import iso
+
+IncidentArg = Annotated[str, typer.Argument(help="The incident id (INC-...).")]
+ByOpt = Annotated[str | None, typer.Option(
+    "--by", help="Who acts (recorded; default: the OS user).", show_default=False)]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded with each action).")]
+
+
+def _runner(cfg: Config) -> ResponseRunner:
+    return ResponseRunner(cfg, Store(cfg.store_url))
+
+
+def _fail(exc: ChecklistError | UnknownStep | ResponseError, lang: str) -> typer.Exit:
+    typer.echo(f"mailwarden: {exc.text(lang)}", err=True)
+    return typer.Exit(1)
+
+
+def _outcome_dict(outcome: Outcome, cfg: Config) -> dict[str, Any]:
+    op = outcome.operation
+    return {"action": outcome.action_id, "step": op.step, "target": op.target,
+            "operation": op.operation, "status": outcome.status, "changed": outcome.changed,
+            "error": outcome.error, "result": outcome.result,
+            "en": op.describe(cfg, "en"), "ja": op.describe(cfg, "ja")}
+
+
+def _print(outcomes: list[Outcome], cfg: Config, lang: str, as_json: bool) -> None:
+    for outcome in outcomes:
+        if as_json:
+            typer.echo(json.dumps(_outcome_dict(outcome, cfg), ensure_ascii=False))
+        else:
+            number = f"#{outcome.action_id}" if outcome.action_id is not None else "-"
+            changed = " (changed)" if outcome.changed else ""
+            typer.echo(f"{number:>6} {outcome.status:<8} [{outcome.operation.step}] "
+                       f"{outcome.operation.describe(cfg, lang)}{changed}")
+            if outcome.error and outcome.status == "failed":
+                typer.echo(f"         {outcome.error}")
+        if outcome.secret is not None:  # shown once, on the terminal only; never recorded
+            typer.echo(i18n.render("playbook.secret", lang, account=outcome.operation.account,
+                                   secret=outcome.secret), err=True)
+
+
+def plan_command(incident_id: IncidentArg, config: ConfigOpt = None,
+                 data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+                 lang: LangOpt = "en") -> None:
+    """Show the playbook of an incident: what runs by itself and what waits for a person."""
+    cfg = settings(config, data_dir)
+    try:
+        found = _runner(cfg).plan(incident_id)
+    except ChecklistError as exc:
+        raise _fail(exc, lang) from None
+    if as_json:
+        typer.echo(json.dumps({
+            "incident": found.incident_id, "account": found.account,
+            "severity": found.severity, "mode": found.mode,
+            "automatic": [{"step": o.step, "target": o.target, "operation": o.operation,
+                           "unavailable": o.unavailable} for o in found.automatic],
+            "manual": [{"step": o.step, "target": o.target, "operation": o.operation,
+                        "unavailable": o.unavailable} for o in found.manual]},
+            ensure_ascii=False))
+        return
+    for line in found.lines(cfg, lang):
+        typer.echo(line)
+
+
+def respond_command(
+    incident_id: IncidentArg,
+    step: Annotated[list[str] | None, typer.Option(
+        "--step", help="A step to run (quarantine, lock, kick, hold_queue, sieve_deactivate, "
+        "reset_password); repeat for several. Default: the playbook's automatic steps.",
+        show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print what would be done; change nothing, record nothing.")] = False,
+    by: ByOpt = None, reason: ReasonOpt = "", config: ConfigOpt = None,
+    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
+) -> None:
+    """Run containment steps for an incident's account (each recorded, each with its undo)."""
+    cfg = settings(config, data_dir)
+    runner = _runner(cfg)
+    try:
+        chosen = list(step) if step else cfg.playbook.automatic(
+            str(runner.incident(incident_id)["severity"]))
+        outcomes = runner.run(incident_id, chosen, actor=by or getpass.getuser(),
+                              reason=reason or "administrator", dry_run=dry_run)
+    except (ChecklistError, UnknownStep) as exc:
+        raise _fail(exc, lang) from None
+    _print(outcomes, cfg, lang, as_json)
+    if dry_run and not as_json:
+        typer.echo(i18n.render("playbook.dry_run", lang))
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+def actions_command(incident_id: IncidentArg, config: ConfigOpt = None,
+                    data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+                    lang: LangOpt = "en") -> None:
+    """List the containment actions recorded for an incident: who, when, why, result."""
+    cfg = settings(config, data_dir)
+    runner = _runner(cfg)
+    try:
+        runner.incident(incident_id)
+    except ChecklistError as exc:
+        raise _fail(exc, lang) from None
+    for row in runner.actions.for_incident(incident_id):
+        if as_json:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+            continue
+        undo = ("undone by #" + str(row["undone_by"]) if row["undone_by"] else
+                f"undo: {row['undo']['operation']}" if row["undo"] else
+                f"no undo: {row['no_undo_reason']}" if row["status"] == "done" else "")
+        of = f" (undoes #{row['undo_of']})" if row["undo_of"] else ""
+        typer.echo(f"#{row['id']:<4} {iso(row['started_at'])} {row['status']:<8} "
+                   f"{row['target']}.{row['operation']}{of} by {row['actor']} "
+                   f"changed={str(row['changed']).lower()}  {undo}")
+        if row["reason"]:
+            typer.echo(f"      why: {row['reason']}")
+        if row["error"]:
+            typer.echo(f"      {row['error']}")
+
+
+def undo_command(
+    incident_id: IncidentArg,
+    action: Annotated[int | None, typer.Option(
+        "--action", help="Undo this action only (default: every action that can be undone, "
+        "newest first).", show_default=False)] = None,
+    by: ByOpt = None, reason: ReasonOpt = "", config: ConfigOpt = None,
+    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
+) -> None:
+    """Undo containment actions of an incident (restore service)."""
+    cfg = settings(config, data_dir)
+    runner = _runner(cfg)
+    actor, why = by or getpass.getuser(), reason or "administrator: undo"
+    try:
+        outcomes = ([runner.undo(incident_id, action, actor=actor, reason=why)]
+                    if action is not None else runner.undo_all(incident_id, actor=actor,
+                                                               reason=why))
+    except (ChecklistError, ResponseError) as exc:
+        raise _fail(exc, lang) from None
+    _print(outcomes, cfg, lang, as_json)
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+def delete_held_command(
+    incident_id: IncidentArg,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Really delete (the messages are copied into the evidence first).")
+    ] = False,
+    queue_id: Annotated[list[str] | None, typer.Option(
+        "--queue-id", help="Only this held message; repeat for several.", show_default=False)
+    ] = None,
+    by: ByOpt = None, reason: ReasonOpt = "", config: ConfigOpt = None,
+    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
+) -> None:
+    """Delete the account's held mail, after copying each message into the evidence folder."""
+    cfg = settings(config, data_dir)
+    if not yes:
+        typer.echo("mailwarden: deleting held mail needs --yes", err=True)
+        raise typer.Exit(2)
+    try:
+        outcome = _runner(cfg).delete_held(incident_id, actor=by or getpass.getuser(),
+                                           reason=reason or "administrator: delete held mail",
+                                           queue_ids=list(queue_id) if queue_id else None)
+    except ChecklistError as exc:
+        raise _fail(exc, lang) from None
+    if as_json:
+        typer.echo(json.dumps(_outcome_dict(outcome, cfg) | {"en": "", "ja": ""},
+                              ensure_ascii=False))
+    else:
+        typer.echo(f"#{outcome.action_id} {outcome.status}: "
+                   f"{len(outcome.result.get('queue_ids', []))} deleted, copies in "
+                   f"{_runner(cfg).evidence_folder(incident_id) / 'deleted'}")
+        if outcome.error:
+            typer.echo(f"  {outcome.error}")
+    if outcome.status == "failed":
+        raise typer.Exit(1)
