@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from mailwarden.cli import accounts, config_cmd, evidence, incidents, logins, logs, simulate
+from mailwarden.cli import (
+    accounts,
+    config_cmd,
+    dmarc,
+    evidence,
+    incidents,
+    logins,
+    logs,
+    simulate,
+    spf,
+)
+from mailwarden.cli.audit import audit_command
 from mailwarden.cli.replay import replay_command
 from mailwarden.cli.serve import serve_command
 
@@ -19,3 +30,6 @@ app.add_typer(logs.app, name="logs")
 app.command("replay")(replay_command)
 app.add_typer(logins.app, name="logins")
 app.add_typer(evidence.app, name="evidence")
+app.command("audit")(audit_command)
+app.add_typer(dmarc.app, name="dmarc")
+app.add_typer(spf.app, name="spf")

@@ -35,12 +35,19 @@ def _v4_incident_actions(conn: Connection) -> None:
     schema.incident_actions.create(conn, checkfirst=True)
 
 
+def _v5_reports(conn: Connection) -> None:
+    for table in (schema.dmarc_reports, schema.dmarc_records, schema.dmarc_failures,
+                  schema.tlsrpt_reports, schema.tlsrpt_policies):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema: account state, flags, incidents, incident events, decisions",
      _v1_initial),
     (2, "login guard findings", _v2_login_findings),
     (3, "incident response checklist", _v3_incident_checklist),
     (4, "containment actions: who, when, why, result, undo", _v4_incident_actions),
+    (5, "DMARC aggregate and failure reports, SMTP TLS reports", _v5_reports),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -116,4 +118,86 @@ incident_actions = Table(
     Column("error", Text, nullable=False, default=""),
     Column("undo_of", Integer),
     Column("undone_by", Integer),
+)
+
+# -- DMARC aggregate and failure reports, SMTP TLS reports (mailwarden dmarc import) -----------
+# Key fields are capped at 255 characters by the readers; JSON columns hold small lists.
+
+dmarc_reports = Table(
+    "dmarc_reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_name", String(255), nullable=False),
+    Column("report_id", String(255), nullable=False),
+    Column("domain", String(255), nullable=False, index=True),
+    Column("schema", String(16), nullable=False),
+    Column("email", Text, nullable=False, default=""),
+    Column("date_begin", BigInteger, nullable=False),
+    Column("date_end", BigInteger, nullable=False, index=True),
+    Column("policy", Text, nullable=False),
+    Column("meta", Text, nullable=False),
+    Column("warnings", Text, nullable=False, default="[]"),
+    Column("records", Integer, nullable=False),
+    Column("messages", BigInteger, nullable=False),
+    Column("source", Text, nullable=False, default=""),
+    Column("imported_at", Float, nullable=False),
+    UniqueConstraint("org_name", "report_id", "domain", name="uq_dmarc_reports_key"),
+)
+
+dmarc_records = Table(
+    "dmarc_records", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report", Integer, nullable=False, index=True),
+    Column("source_ip", String(64), nullable=False, index=True),
+    Column("count", BigInteger, nullable=False),
+    Column("disposition", String(16), nullable=False),
+    Column("dkim", String(8), nullable=False),
+    Column("spf", String(8), nullable=False),
+    Column("header_from", Text, nullable=False),
+    Column("envelope_from", Text, nullable=False, default=""),
+    Column("envelope_to", Text, nullable=False, default=""),
+    Column("reasons", Text, nullable=False, default="[]"),
+    Column("dkim_results", Text, nullable=False, default="[]"),
+    Column("spf_results", Text, nullable=False, default="[]"),
+)
+
+dmarc_failures = Table(
+    "dmarc_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("format", String(16), nullable=False),
+    Column("reporter", Text, nullable=False),
+    Column("domain", String(255), nullable=False, index=True),
+    Column("source_ip", String(64), nullable=False),
+    Column("arrival", Text, nullable=False),
+    Column("time", Float, nullable=False, index=True),
+    Column("data", Text, nullable=False),
+    Column("source", Text, nullable=False, default=""),
+    Column("imported_at", Float, nullable=False),
+)
+
+tlsrpt_reports = Table(
+    "tlsrpt_reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_name", String(255), nullable=False),
+    Column("report_id", String(255), nullable=False),
+    Column("contact_info", Text, nullable=False, default=""),
+    Column("date_begin", Float, nullable=False),
+    Column("date_end", Float, nullable=False, index=True),
+    Column("warnings", Text, nullable=False, default="[]"),
+    Column("source", Text, nullable=False, default=""),
+    Column("imported_at", Float, nullable=False),
+    UniqueConstraint("org_name", "report_id", name="uq_tlsrpt_reports_key"),
+)
+
+tlsrpt_policies = Table(
+    "tlsrpt_policies", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report", Integer, nullable=False, index=True),
+    Column("policy_type", Text, nullable=False),
+    Column("policy_domain", String(255), nullable=False, index=True),
+    Column("successful", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("policy_string", Text, nullable=False, default="[]"),
+    Column("mx_host", Text, nullable=False, default="[]"),
+    Column("failures", Text, nullable=False, default="[]"),
 )

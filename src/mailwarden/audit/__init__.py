@@ -1,0 +1,1 @@
+"""Posture audit: SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI, DNSSEC, MX, DANE, SMTP."""

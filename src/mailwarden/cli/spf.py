@@ -1,0 +1,78 @@
+"""``mailwarden spf``: evaluate SPF (RFC 7208 check_host) for one client address."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from mailwarden.audit.dns import DnsClient
+from mailwarden.audit.spf import check_host
+from mailwarden.audit.spf_eval import MAX_DNS_TERMS, MAX_VOID_LOOKUPS
+from mailwarden.audit.spf_lookup import client_address
+from mailwarden.audit.spf_result import SpfResult
+from mailwarden.cli.common import JsonOpt, LangOpt
+
+app = typer.Typer(help="SPF (RFC 7208): evaluate a client address against a domain's policy.",
+                  no_args_is_help=True)
+
+LABELS = {
+    "result": ("SPF result", "SPF の結果"),
+    "decided": ("decided by", "決め手"),
+    "explanation": ("explanation", "説明"),
+    "lookups": ("DNS lookups", "DNS 参照"),
+    "void": ("void lookups", "void lookup"),
+    "steps": ("steps", "経過"),
+}
+
+
+def _label(key: str, lang: str) -> str:
+    en, ja = LABELS[key]
+    return ja if lang == "ja" else en
+
+
+@app.command("check")
+def check(
+    ip: Annotated[str, typer.Argument(help="The client address (IPv4 or IPv6).")],
+    domain: Annotated[str, typer.Argument(help="The domain whose policy applies (usually the"
+                                          " MAIL FROM domain, or the HELO name).")],
+    sender: Annotated[str | None, typer.Option(
+        "--sender", help="MAIL FROM address (default: postmaster@DOMAIN; '' for a bounce).",
+        show_default=False)] = None,
+    helo: Annotated[str | None, typer.Option(
+        "--helo", help="HELO/EHLO name (default: DOMAIN).", show_default=False)] = None,
+    nameserver: Annotated[str | None, typer.Option(
+        "--nameserver", help="Ask this resolver (IP or IP:PORT) instead of the system's.",
+        show_default=False)] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds for the whole check.")] = 20.0,
+    as_json: JsonOpt = False,
+    lang: LangOpt = "en",
+) -> None:
+    """Evaluate SPF for one client address (RFC 7208 check_host), showing every step."""
+    try:
+        client_address(ip)
+    except ValueError:
+        typer.echo(f"mailwarden: not an IP address: {ip!r}", err=True)
+        raise typer.Exit(2) from None
+    dns = DnsClient.from_option(nameserver)
+    mail_from = f"postmaster@{domain}" if sender is None else sender
+    found = asyncio.run(check_host(ip, domain, mail_from, helo or domain, dns, timeout=timeout))
+    if as_json:
+        typer.echo(json.dumps(found.to_dict(), ensure_ascii=False))
+        return
+    _print(found, lang)
+
+
+def _print(found: SpfResult, lang: str) -> None:
+    typer.echo(f"{_label('result', lang)}: {found.result}  ({found.domain})")
+    if found.mechanism:
+        typer.echo(f"{_label('decided', lang)}: {found.mechanism}")
+    if found.explanation:
+        typer.echo(f"{_label('explanation', lang)}: {found.explanation}")
+    typer.echo(f"{_label('lookups', lang)}: {found.lookups}/{MAX_DNS_TERMS}, "
+               f"{_label('void', lang)}: {found.void_lookups}/{MAX_VOID_LOOKUPS}")
+    typer.echo(f"{_label('steps', lang)}:")
+    for reason in found.reasons:
+        typer.echo(f"  - {reason.text(lang)}")
