@@ -4,7 +4,7 @@ is the event's own timestamp, so live traffic, replay and import decide alike.""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,8 +12,10 @@ from mailwarden import i18n
 from mailwarden.config import Config
 from mailwarden.engine.baseline import Pending
 from mailwarden.engine.geo import Geo
+from mailwarden.engine.headroom import Headroom, measure
 from mailwarden.engine.incident import Incident, incident_id
 from mailwarden.engine.signals import OUTBOUND, Context, Reason, Signal
+from mailwarden.engine.signals.base import Quiet
 from mailwarden.engine.signals.rate import CHECKS, peak_key
 from mailwarden.engine.signals.recipients import PEAK_KEY
 from mailwarden.engine.state import MAX_PENDING, AccountState, States, bounce_window
@@ -26,6 +28,10 @@ MAX_QUEUE_IDS = 100_000
 # "no such user" and "bad destination mailbox address" class bounces: harvested or guessed lists
 NO_SUCH_RECIPIENT = ("5.1.1", "5.1.0", "5.1.2", "5.1.3", "5.1.6", "5.1.10")
 MAX_RECIPIENTS_LEARNED = 200
+MAX_DOMAINS_CACHED = 100_000
+MAX_ADDRESSES_CACHED = 65_536
+# (peak name, window, attribute) of every volume the rate signal checks
+PEAKS = tuple((peak_key(w, a), w, a) for w, a, _metric, _floor in CHECKS)
 
 
 @dataclass
@@ -56,13 +62,20 @@ class Engine:
         home = cfg.organization.home_countries[0] if cfg.organization.home_countries else ""
         self.geo = geo or Geo(cfg.organization.internal_networks, home)
         self.signals = list(signals)
+        quiets = [getattr(s, "quiet", None) for s in self.signals]
+        # the fast path (engine/headroom.py) needs every signal to say where it stays silent
+        self.quiets: list[Callable[[Context], Quiet | None]] | None = (
+            [q for q in quiets if q is not None]
+            if None not in quiets and cfg.outbound.hold_threshold > 0 else None)
         self.settle = settle
         self.domains = frozenset(cfg.organization.domains)
         self.exempt_accounts = frozenset(a.lower() for a in cfg.outbound.exempt_accounts)
         self.exempt_senders = frozenset(s.lower() for s in cfg.outbound.exempt_senders)
+        self.exempting = bool(self.exempt_accounts or self.exempt_senders)
         self._hours: dict[int, tuple[int, int]] = {}
         self.queue_ids: OrderedDict[str, str] = OrderedDict()
         self._internal: dict[str, bool] = {}
+        self._addresses: dict[str, tuple[str, str, bool]] = {}
 
     # -- facts --------------------------------------------------------------------------
     def internal(self, address: str) -> bool:
@@ -70,10 +83,22 @@ class Engine:
         known = self._internal.get(domain)
         if known is None:
             known = any(domain == d or domain.endswith("." + d) for d in self.domains)
-            if len(self._internal) > 100_000:
+            if len(self._internal) > MAX_DOMAINS_CACHED:
                 self._internal.clear()
             self._internal[domain] = known
         return known
+
+    def where(self, address: str) -> tuple[str, str, bool]:
+        """(the address in lower case, its domain, whether the domain is internal); cached,
+        since recipients repeat."""
+        found = self._addresses.get(address)
+        if found is None:
+            lower = address.lower()
+            found = (lower, domain_of(lower), self.internal(lower))
+            if len(self._addresses) > MAX_ADDRESSES_CACHED:
+                self._addresses.clear()
+            self._addresses[address] = found
+        return found
 
     def exempt(self, sub: Submission) -> bool:
         sender = sub.sender.lower()
@@ -115,9 +140,12 @@ class Engine:
     # -- decisions ----------------------------------------------------------------------
     def check(self, sub: Submission) -> Verdict:
         """Decide a message (at RCPT time: its recipients so far). Learns nothing."""
-        if not sub.account or self.exempt(sub):
+        if not sub.account or (self.exempting and self.exempt(sub)):
             return ALLOW
         state = self.states.get(sub.account)
+        room = state.headroom
+        if room is not None and self._fits(room, state, sub):
+            return ALLOW  # what the full check would say: nothing found
         self._settle(state, sub.time)
         if state.quarantined:
             facts = {"since": iso(state.quarantine_since), "incident": state.quarantine_incident}
@@ -127,15 +155,46 @@ class Engine:
         ctx = self._context(sub, state)
         reasons = [r for s in self.signals if (r := s.evaluate(ctx)) is not None]
         score = sum(r.weight for r in reasons)
+        if not reasons and self.quiets is not None:
+            state.headroom = measure(ctx, [quiet(ctx) for quiet in self.quiets])
         if score < self.cfg.outbound.hold_threshold:
             return Verdict(False, score, reasons)
         incident = self._open(ctx, score, reasons)
         if self.cfg.outbound.quarantine and self.cfg.outbound.mode != "warn":
+            state.headroom = None
             state.quarantined = True
             state.quarantine_since = sub.time
             state.quarantine_incident = incident.id
             self.states.changed(state)
         return Verdict(True, score, reasons, incident)
+
+    def _fits(self, room: Headroom, state: AccountState, sub: Submission) -> bool:
+        """The message is like the one the headroom was measured on and fits in it."""
+        t = sub.time
+        if (t < room.since or int(t // 3600) != room.hour or sub.client_address != room.client
+                or sub.sender != room.sender or state.quarantined):
+            return False
+        pending = state.pending
+        if pending and (pending[0].hour + 1) * 3600 <= t - self.settle:
+            return False  # an hour is due to be learned: the baseline is about to change
+        external: list[str] = []
+        domains: set[str] = set()
+        where = self.where
+        for rcpt in sub.recipients:
+            lower, domain, internal = where(rcpt)
+            if not internal:
+                external.append(lower)
+                domains.add(domain)
+        rcpts = len(sub.recipients)
+        ext_count = len(external) + max(0, sub.recipient_count - rcpts) * bool(external)
+        if not room.fits(sub.size, ext_count, len(domains)):
+            return False
+        if room.known and external:
+            known = state.baseline.correspondents
+            for rcpt in external:
+                if rcpt not in known:
+                    return False
+        return all(still(state, t) for still in room.still)
 
     def _open(self, ctx: Context, score: float, reasons: list[Reason]) -> Incident:
         sub, facts = ctx.sub, ctx.facts
@@ -159,11 +218,14 @@ class Engine:
             return
         state = self.states.get(sub.account)
         self._settle(state, sub.time)
-        rcpts = tuple(r.lower() for r in sub.recipients)
-        external = [r for r in rcpts if not self.internal(r)]
+        facts = [self.where(r) for r in sub.recipients]
+        rcpts = tuple(lower for lower, _domain, _internal in facts)
+        external = [domain for _lower, domain, internal in facts if not internal]
         ext_count = len(external) + max(0, sub.recipient_count - len(rcpts)) * bool(external)
-        state.windows.add(sub.time, sub.size, ext_count,
-                          frozenset(domain_of(r) for r in external))
+        domains = frozenset(external)
+        state.windows.add(sub.time, sub.size, ext_count, domains)
+        if state.headroom is not None:
+            state.headroom.spend(sub.size, ext_count, len(domains))
         if not held:
             self._remember(state, sub, rcpts)
         if sub.queue_id:
@@ -186,6 +248,7 @@ class Engine:
         if state.bounces is None:
             state.bounces = bounce_window()
         state.bounces.add(delivery.time, 1, 1, frozenset())
+        state.headroom = None
         self.states.changed(state)
         return account
 
@@ -193,8 +256,8 @@ class Engine:
         """Add the message to its hour's pending record (learned once settled)."""
         peaks = {PEAK_KEY: sub.size}
         totals = state.windows.totals(sub.time)
-        for window, attr, _metric, _floor in CHECKS:
-            peaks[peak_key(window, attr)] = getattr(totals[window], attr)
+        for key, window, attr in PEAKS:
+            peaks[key] = getattr(totals[window], attr)
         facts = self.geo.lookup(sub.client_address)
         hour = int(sub.time // 3600)
         pending = state.pending
@@ -203,12 +266,15 @@ class Engine:
             pending.append(Pending(hour, sub.time, how, hod))
             if len(pending) > MAX_PENDING:
                 self._learn(state, pending.pop(0))
-        record = next((p for p in reversed(pending) if p.hour == hour), pending[-1])
+        record = pending[-1]
+        if record.hour != hour:  # a message older than the newest pending hour
+            record = next((p for p in reversed(pending) if p.hour == hour), record)
         record.add(sub.time, sub.sender.lower(), facts.network, facts.asn, facts.country,
                    rcpts[:MAX_RECIPIENTS_LEARNED], peaks, self.cfg.baseline.max_addresses)
 
     def _learn(self, state: AccountState, p: Pending) -> None:
         b = self.cfg.baseline
+        state.headroom = None  # the baseline changes: signals must look again
         state.baseline.learn(p, half_life=b.peak_half_life_days * 86400, cap=b.max_addresses,
                              max_correspondents=b.max_correspondents)
 
@@ -243,6 +309,7 @@ class Engine:
         was = state.quarantined
         state.quarantined = False
         state.quarantine_incident = ""
+        state.headroom = None
         if was:  # the attack's burst must not count against the account's own mail
             state.windows = Windows()
         self.states.changed(state)

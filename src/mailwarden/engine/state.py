@@ -10,11 +10,14 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mailwarden.engine.baseline import Baseline, Pending
 from mailwarden.engine.logins.profile import LoginProfile
 from mailwarden.engine.windows import Window, Windows
+
+if TYPE_CHECKING:
+    from mailwarden.engine.headroom import Headroom
 
 MAX_PENDING = 24 * 8  # hourly records: the settle period and then some
 
@@ -27,7 +30,7 @@ def bounce_window() -> Window:
 class AccountState:
     """Everything the engine knows about one account."""
 
-    __slots__ = ("account", "baseline", "bounces", "limits", "logins", "pending",
+    __slots__ = ("account", "baseline", "bounces", "headroom", "limits", "logins", "pending",
                  "quarantine_incident", "quarantine_since", "quarantined", "windows")
 
     def __init__(self, account: str) -> None:
@@ -42,6 +45,8 @@ class AccountState:
         self.bounces: Window | None = None
         # (hour, baseline size) → learned limits; derived, never stored
         self.limits: tuple[tuple[int, int], dict[str, int]] | None = None
+        # what the account may still send without a full check (engine/headroom.py); derived
+        self.headroom: Headroom | None = None
 
     def to_json(self) -> str:
         return json.dumps({

@@ -18,6 +18,8 @@ SPANS: tuple[tuple[str, int, int], ...] = (
 )
 MAX_DOMAINS = 512
 CACHE_SECONDS = 1.0  # totals are reused within the same second while nothing is added
+_NONE = 1 << 62  # "no bucket": above every bucket index
+_NEVER = float("inf")  # "no domain": after every time
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +35,12 @@ class Totals:
 class Window:
     """Time buckets covering ``span`` seconds: bucket index → [messages, recipients, external].
 
-    Only buckets in use exist, so a quiet account costs a few dozen bytes per window.
+    Only buckets in use exist, so a quiet account costs a few dozen bytes per window. Running
+    sums of the buckets (and the oldest bucket index, the oldest domain time) make ``totals`` a
+    few comparisons while nothing has left the window, which is the ordinary case.
     """
 
-    __slots__ = ("buckets", "domains", "n", "span", "width")
+    __slots__ = ("buckets", "domains", "first", "n", "oldest_domain", "span", "sums", "width")
 
     def __init__(self, span: int, buckets: int) -> None:
         self.span = span
@@ -44,6 +48,9 @@ class Window:
         self.width = span / buckets
         self.buckets: dict[int, list[int]] = {}
         self.domains: dict[str, float] = {}
+        self.sums = [0, 0, 0]  # of every bucket in ``buckets``
+        self.first = _NONE  # the lowest bucket index in ``buckets``
+        self.oldest_domain = _NEVER  # at most the lowest time in ``domains``
 
     def add(self, t: float, recipients: int, external: int, domains: frozenset[str]) -> None:
         idx = int(t // self.width)
@@ -53,14 +60,30 @@ class Window:
             newest = max(buckets, default=idx)
             if idx <= newest - self.n:
                 return  # older than the window: nothing to count
-            for old in [i for i in buckets if i <= max(idx, newest) - self.n]:
-                del buckets[old]
+            if self.first <= max(idx, newest) - self.n:
+                self._drop(max(idx, newest) - self.n)
             bucket = buckets[idx] = [0, 0, 0]
+            if idx < self.first:
+                self.first = idx
         bucket[0] += 1
         bucket[1] += recipients
         bucket[2] += external
+        sums = self.sums
+        sums[0] += 1
+        sums[1] += recipients
+        sums[2] += external
         if domains:
             self._add_domains(t, domains)
+
+    def _drop(self, upto: int) -> None:
+        """Forget the buckets with index ``upto`` or lower."""
+        buckets, sums = self.buckets, self.sums
+        for old in [i for i in buckets if i <= upto]:
+            m, r, e = buckets.pop(old)
+            sums[0] -= m
+            sums[1] -= r
+            sums[2] -= e
+        self.first = min(buckets, default=_NONE)
 
     def _add_domains(self, t: float, domains: frozenset[str]) -> None:
         seen = self.domains
@@ -71,18 +94,28 @@ class Window:
         for name in domains:
             if name in seen or len(seen) < MAX_DOMAINS:
                 seen[name] = t
+                if t < self.oldest_domain:
+                    self.oldest_domain = t
 
     def totals(self, t: float) -> Totals:
         low = int(t // self.width) - self.n
-        m = r = e = 0
-        for idx, (bm, br, be) in self.buckets.items():
-            if idx > low:
-                m += bm
-                r += br
-                e += be
-        horizon = t - self.span
-        d = sum(1 for last in self.domains.values() if last >= horizon) if self.domains else 0
-        return Totals(m, r, e, d)
+        if self.first > low:  # every bucket is inside the window
+            m, r, e = self.sums
+        else:
+            m = r = e = 0
+            for idx, (bm, br, be) in self.buckets.items():
+                if idx > low:
+                    m += bm
+                    r += br
+                    e += be
+        return Totals(m, r, e, self._domains(t - self.span))
+
+    def _domains(self, horizon: float) -> int:
+        seen = self.domains
+        if self.oldest_domain >= horizon:
+            return len(seen)
+        self.oldest_domain = min(seen.values(), default=_NEVER)
+        return sum(1 for last in seen.values() if last >= horizon)
 
     def to_dict(self) -> dict[str, Any]:
         """The buckets in use, as [bucket index, messages, recipients, external]."""
@@ -92,6 +125,9 @@ class Window:
         for idx, m, r, e in data.get("buckets", ())[: self.n * 2]:
             self.buckets[int(idx)] = [int(m), int(r), int(e)]
         self.domains = {str(k): float(v) for k, v in data.get("domains", {}).items()}
+        self.sums = [sum(b[k] for b in self.buckets.values()) for k in range(3)]
+        self.first = min(self.buckets, default=_NONE)
+        self.oldest_domain = min(self.domains.values(), default=_NEVER)
 
 
 class Windows:
@@ -104,19 +140,9 @@ class Windows:
         self._cache: tuple[int, dict[str, Totals]] | None = None
 
     def add(self, t: float, recipients: int, external: int, domains: frozenset[str]) -> None:
-        cached = self._cache
         self._cache = None
-        fresh: dict[str, Totals] = {}
-        for name, window in self.by_name.items():
-            horizon = t - window.span
-            new = sum(1 for d in domains if window.domains.get(d, -1e18) < horizon)
+        for window in self.by_name.values():
             window.add(t, recipients, external, domains)
-            if cached is not None:
-                old = cached[1][name]
-                fresh[name] = Totals(old.messages + 1, old.recipients + recipients,
-                                     old.external + external, old.domains + new)
-        if cached is not None and cached[0] == int(t // CACHE_SECONDS):
-            self._cache = (cached[0], fresh)  # the same second: the totals just grew
 
     def totals(self, t: float) -> dict[str, Totals]:
         """The totals of every window at ``t``; cached until the next add or finest bucket."""

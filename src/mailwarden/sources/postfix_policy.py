@@ -117,7 +117,8 @@ class PolicyServer:
 
     def answer(self, attrs: dict[str, str]) -> bytes:
         try:
-            return format_reply(self.handler(attrs))
+            action = self.handler(attrs)
+            return FALLBACK if action == "DUNNO" else format_reply(action)
         except Exception:
             log.exception("policy handler failed; answering DUNNO")
             return FALLBACK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +27,23 @@ class Reason:
     def to_dict(self) -> dict[str, Any]:
         return {"signal": self.signal, "weight": round(self.weight, 3), "en": self.en,
                 "ja": self.ja, "evidence": self.evidence}
+
+
+@dataclass(slots=True)
+class Quiet:
+    """Where a signal that found nothing keeps finding nothing, so the engine may skip it.
+
+    It holds for the account's next messages from the same client address and sender, in the
+    same clock hour, while the account's baseline, quarantine and bounces stay as they are
+    (``engine/headroom.py`` checks all that). ``most`` bounds volume metrics as the signal sees
+    them with the message counted: ``"<window>.<messages|recipients|external|domains>"`` and
+    ``"message.recipients"``; ``known_recipients`` asks that every external recipient be a
+    known correspondent; ``still`` is re-checked on each message, for state that others change.
+    """
+
+    most: dict[str, int] = field(default_factory=dict)
+    known_recipients: bool = False
+    still: Callable[[AccountState, float], bool] | None = None
 
 
 @dataclass(slots=True)
@@ -62,6 +80,16 @@ class Context:
             learned = cache[1][key] = int(self.peak(key) * self.cfg.baseline.limit_factor)
         return max(floor, learned)
 
+    def known_limit(self, key: str, floor: int) -> int:
+        """What ``limit`` gives now if it was already worked out this hour, else the floor
+        (never more than ``limit`` would give); it computes nothing, so the limits of later
+        decisions are the same with and without the fast path."""
+        state = self.state
+        cache = state.limits
+        if cache is None or cache[0] != (int(self.sub.time // 3600), state.baseline.messages):
+            return floor
+        return max(floor, cache[1].get(key, floor))
+
     def reason(self, name: str, fraction: float = 1.0, **evidence: Any) -> Reason | None:
         weight = float(getattr(self.cfg.signals, name)) * fraction
         if weight <= 0:
@@ -71,7 +99,12 @@ class Context:
 
 
 class Signal(Protocol):
-    """A detector: a name, a description and a pure function of the context."""
+    """A detector: a name, a description and a pure function of the context.
+
+    A signal may also offer ``quiet(ctx) -> Quiet | None``, called after it found nothing:
+    where it will go on finding nothing (None: no promise). The engine's fast path is on only
+    when every signal offers it.
+    """
 
     name: str
     description: str

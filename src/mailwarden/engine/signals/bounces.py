@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
+from mailwarden.engine.state import AccountState
 
 
 class Bounces:
@@ -18,3 +19,18 @@ class Bounces:
         if count < threshold:
             return None
         return ctx.reason(self.name, min(2.0, count / threshold), count=count)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Bounces arrive at any moment: below the threshold is checked on every message."""
+        if ctx.state.bounces is None:
+            return Quiet(still=_no_bounces)
+        threshold = ctx.cfg.login.bounce_threshold
+
+        def few(state: AccountState, t: float) -> bool:
+            return state.bounces is None or state.bounces.totals(t).recipients < threshold
+
+        return Quiet(still=few)
+
+
+def _no_bounces(state: AccountState, t: float) -> bool:
+    return state.bounces is None

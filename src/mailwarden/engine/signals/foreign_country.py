@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
 
 
 class ForeignCountry:
@@ -16,3 +16,7 @@ class ForeignCountry:
         if country in ctx.state.baseline.countries:
             return None
         return ctx.reason(self.name, country=country, address=ctx.facts.address)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Depends only on the client address and the baseline, which the fast path holds fixed."""
+        return Quiet()

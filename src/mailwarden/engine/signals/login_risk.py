@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
+from mailwarden.engine.state import AccountState
 from mailwarden.timefmt import iso
 
 
@@ -18,3 +19,12 @@ class LoginRisk:
         at = iso(profile.risk_until - hours * 3600)
         return ctx.reason(self.name, at=at, why=", ".join(profile.risk_reasons) or "?",
                           hours=round(hours, 1))
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """The login guard may flag the account at any moment: checked on every message."""
+        return Quiet(still=no_risk)
+
+
+def no_risk(state: AccountState, t: float) -> bool:
+    """No suspicious login of the account is still in force at ``t``."""
+    return state.logins is None or state.logins.risk_until <= t

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
 
 
 class NewNetwork:
@@ -17,3 +17,7 @@ class NewNetwork:
         if facts.asn in baseline.asns or facts.network in baseline.networks:
             return None
         return ctx.reason(self.name, asn=facts.asn, network=facts.network)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Depends only on the client address and the baseline, which the fast path holds fixed."""
+        return Quiet()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
 
 
 class NewSender:
@@ -14,3 +14,7 @@ class NewSender:
         if not ctx.warm or not sender or sender in ctx.state.baseline.senders:
             return None
         return ctx.reason(self.name, sender=sender)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Depends only on the sender and the baseline, which the fast path holds fixed."""
+        return Quiet()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
 
 # (window, metric attribute, metric name, Limits attribute)
 CHECKS = (
@@ -47,3 +47,12 @@ class Rate:
         ratio, window, metric, count, limit = worst
         return ctx.reason(self.name, min(2.0, ratio), window=window, metric=metric,
                           count=count, limit=limit)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Silent while every window stays within its limit (as far as known this hour)."""
+        limits = ctx.cfg.limits
+        most: dict[str, int] = {}
+        for window, attr, _metric, floor_name in CHECKS:
+            key = peak_key(window, attr)
+            most[key] = ctx.known_limit(key, getattr(limits, floor_name))
+        return Quiet(most)

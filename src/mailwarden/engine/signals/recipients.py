@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
 
 PEAK_KEY = "message.recipients"
 
@@ -17,3 +17,7 @@ class RecipientsPerMessage:
         if count <= limit:
             return None
         return ctx.reason(self.name, min(2.0, count / limit), count=count, limit=limit)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Silent while a message has no more recipients than this hour's limit."""
+        return Quiet({PEAK_KEY: ctx.known_limit(PEAK_KEY, ctx.cfg.limits.recipients_per_message)})

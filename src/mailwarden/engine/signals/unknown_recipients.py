@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
 
 
 class UnknownRecipients:
@@ -18,3 +18,7 @@ class UnknownRecipients:
         if unknown * 2 < total or unknown == 0:
             return None
         return ctx.reason(self.name, unknown / max(1, total), unknown=unknown, total=total)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Cold: always silent. Warm: silent at least while every external recipient is known."""
+        return Quiet(known_recipients=ctx.warm)

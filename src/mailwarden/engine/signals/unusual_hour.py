@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.engine.signals.base import Context, Reason
+from mailwarden.engine.signals.base import Context, Quiet, Reason
 
 
 class UnusualHour:
@@ -17,3 +17,7 @@ class UnusualHour:
         if hours.get(h) or hours.get((h - 1) % 24) or hours.get((h + 1) % 24):
             return None
         return ctx.reason(self.name, hour=h)
+
+    def quiet(self, ctx: Context) -> Quiet:
+        """Depends only on the hour and the baseline, which the fast path holds fixed."""
+        return Quiet()
