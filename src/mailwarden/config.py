@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailwarden.inbound.lists import FREEMAIL_DOMAINS, SHORTENERS, SUSPICIOUS_TLDS
+
 ACTION_MODES = ("hold", "warn", "defer")
 NOTIFY_CHANNELS = ("email", "slack", "teams", "webhook", "syslog", "ecs")
 NOTIFY_LANGUAGES = ("ja", "en", "both")
@@ -380,6 +382,177 @@ class Api:
 
 
 @dataclass
+class Inbound:
+    """The inbound analyser (``mailwarden analyze``, the milter): whom and what it protects, the
+    lists it judges by, its thresholds, and the bounds within which it reads untrusted mail (see
+    [inbound.md](inbound.md))."""
+
+    authserv_ids: list[str] = setting(
+        [], "authserv-ids of the organisation's own receiving MTAs (e.g. \"mx.example.jp\"): "
+        "only their Authentication-Results and ARC-Authentication-Results are read; any other "
+        "is ignored, as anyone can write one."
+    )
+    people: list[str] = setting(
+        [], "People protected from display-name impersonation, one entry each: \"NAME | NAME\" "
+        "or \"ADDRESS ADDRESS: NAME | NAME\" (their real addresses; without any, every address "
+        "in organization.domains counts as theirs). Give each name in every script in use, e.g. "
+        "\"t.yamada@city.example.jp: 山田 太郎 | やまだ たろう | Taro Yamada\"."
+    )
+    organization_names: list[str] = setting(
+        [], "Names of the organisation that a display name may claim (e.g. \"○○市役所\", "
+        "\"Example City Hall\")."
+    )
+    partner_domains: list[str] = setting(
+        [], "Partners' mail domains (suppliers, banks, schools): their lookalikes are flagged "
+        "like the organisation's own."
+    )
+    brands: list[str] = setting(
+        [], "Brands in addition to the built-in list, \"DOMAIN DOMAIN: NAME | NAME\" (e.g. "
+        "\"examplebank.co.jp: Example Bank | イグザンプル銀行\")."
+    )
+    freemail_domains: list[str] = setting(
+        FREEMAIL_DOMAINS, "Free-mail domains: anyone can get an address there."
+    )
+    shorteners: list[str] = setting(SHORTENERS, "Link shorteners (they hide a link's target).")
+    suspicious_tlds: list[str] = setting(
+        SUSPICIOUS_TLDS, "Top-level domains much abused for phishing (without the dot)."
+    )
+    url_feeds: list[str] = setting(
+        [], "Files of known phishing URLs: one URL a line (OpenPhish) or PhishTank's CSV export. "
+        "A link found in one makes the message phishing."
+    )
+    suspicious_threshold: float = setting(0.5, "A message whose score reaches this is suspicious.")
+    phishing_threshold: float = setting(
+        1.0, "A message whose score reaches this is phishing or bec (see inbound.md for which)."
+    )
+    malware_threshold: float = setting(
+        0.8, "A message whose attachment findings alone weigh this much is malware."
+    )
+    max_message_bytes: int = setting(
+        50 * 1024 * 1024, "Only this many bytes of a message are read; a finding says so."
+    )
+    max_header_bytes: int = setting(
+        256 * 1024, "Only this many bytes of each header block are read."
+    )
+    max_parts: int = setting(500, "MIME parts read per message; the rest are skipped.")
+    max_depth: int = setting(20, "Deepest MIME nesting followed (multiparts, attached mail).")
+    max_inflate_bytes: int = setting(
+        32 * 1024 * 1024, "Bytes decompressed from archives and documents per message (zip "
+        "bombs stop here)."
+    )
+    max_archive_members: int = setting(1000, "Members listed per archive.")
+    qr_decode: bool = setting(
+        True, "Decode QR codes in images (needs the optional packages pillow and zxing-cpp: "
+        "pip install 'mailwarden[qr]')."
+    )
+    max_qr_images: int = setting(8, "Images per message searched for QR codes.")
+    known_messages: int = setting(
+        3, "Messages a sender must have sent a recipient before it is a known correspondent."
+    )
+    warm_messages: int = setting(
+        30, "Messages a recipient must have received (as recorded in the store) before a "
+        "first-time sender counts."
+    )
+
+
+@dataclass
+class InboundSignals:
+    """Weights of the inbound signals (0 switches a signal off); see [inbound.md](inbound.md)."""
+
+    auth_fail: float = setting(
+        0.6, "DMARC, SPF, DKIM or ARC failed, as reported by a trusted authserv-id."
+    )
+    own_domain_spoof: float = setting(
+        1.0, "From the organisation's own domain without a passing SPF, DKIM or DMARC result."
+    )
+    display_name_person: float = setting(
+        0.8, "Display name of a protected person on an address that is not theirs."
+    )
+    display_name_org: float = setting(
+        0.6, "Display name claiming the organisation (its name or domain) from outside it."
+    )
+    display_name_address: float = setting(
+        0.4, "Display name showing another e-mail address than the sender's."
+    )
+    brand_impersonation: float = setting(
+        0.6, "A brand in the display name, sender domain or address, sent from outside the brand."
+    )
+    freemail_claim: float = setting(
+        0.4, "A free-mail sender claiming to be the organisation, one of its people or a brand."
+    )
+    lookalike_domain: float = setting(
+        0.9, "Sender domain looks like the organisation's, a partner's or a brand's."
+    )
+    idn_homograph: float = setting(
+        1.0, "Internationalised domain mixing scripts, or imitating the ASCII name the mail "
+        "shows (less when the ASCII name is not shown)."
+    )
+    reply_to_mismatch: float = setting(0.3, "Replies go to another domain than the sender's.")
+    return_path_mismatch: float = setting(
+        0.2, "Bounces go to a free-mail or unrelated domain while the sender claims a known one."
+    )
+    link_text_mismatch: float = setting(
+        0.6, "A link whose text shows another domain than its target."
+    )
+    link_ip: float = setting(0.5, "A link to a bare IP address.")
+    link_userinfo: float = setting(
+        0.6, "A link with user information before its host (https://bank.example@evil/)."
+    )
+    link_shortener: float = setting(0.3, "A link through a shortener, hiding its target.")
+    link_suspicious_tld: float = setting(0.2, "A link into a much-abused top-level domain.")
+    link_lookalike: float = setting(
+        0.8, "A link to a domain that looks like the organisation's, a partner's or a brand's."
+    )
+    phishing_feed: float = setting(1.5, "A link listed in a configured phishing URL feed.")
+    credential_form: float = setting(
+        0.8, "A form asking for a password, in the mail or an HTML attachment."
+    )
+    html_smuggling: float = setting(
+        0.9, "HTML or SVG that builds a file in the browser (Blob, atob, data: downloads)."
+    )
+    html_redirect: float = setting(
+        0.5, "An HTML or SVG attachment that sends the browser elsewhere when opened."
+    )
+    lure_language: float = setting(
+        0.6, "Lure language in Japanese or English (suspension, urgency, password expiry, "
+        "invoice, payment, bank change, prize, scholarship, ...)."
+    )
+    payment_change: float = setting(
+        0.7, "A payment or bank-detail change request from a new sender or in a hijacked thread."
+    )
+    executable_attachment: float = setting(
+        1.0, "An executable, script, shortcut or disk image attached (also inside archives)."
+    )
+    double_extension: float = setting(
+        0.9, "An attachment name disguising its type (invoice.pdf.exe, right-to-left override)."
+    )
+    office_macro: float = setting(
+        0.9, "An Office document with macros (OLE VBA storage or OOXML vbaProject.bin)."
+    )
+    nested_archive: float = setting(0.4, "An archive inside an archive.")
+    type_mismatch: float = setting(
+        0.4, "An attachment whose content is of another type than its name says."
+    )
+    encrypted_attachment: float = setting(
+        0.8, "An encrypted archive or document, most of all with its password in the mail."
+    )
+    active_document: float = setting(
+        0.5, "PDF with JavaScript or launch actions, RTF with embedded objects, OOXML with a "
+        "remote template."
+    )
+    qr_code: float = setting(0.5, "A QR code in an image that leads to a web address.")
+    mime_anomaly: float = setting(
+        0.3, "Structure beyond the reading bounds (nesting, parts, header size) or malformed."
+    )
+    first_time_sender: float = setting(
+        0.15, "First message from this sender to a recipient whose mail is known."
+    )
+    correspondent_changed: float = setting(
+        0.5, "A known correspondent suddenly sends links or payment requests."
+    )
+
+
+@dataclass
 class Config:
     """All settings."""
 
@@ -395,6 +568,8 @@ class Config:
     response: Response = field(default_factory=Response)
     playbook: Playbook = field(default_factory=Playbook)
     api: Api = field(default_factory=Api)
+    inbound: Inbound = field(default_factory=Inbound)
+    inbound_signals: InboundSignals = field(default_factory=InboundSignals)
     data_dir: Path = field(default=Path("mailwarden-data"), metadata={"doc": "internal"})
 
     @property
@@ -439,12 +614,34 @@ def _validate(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where}: organization.timezone: unknown {exc}") from None
     _validate_notify(cfg.notify, where)
     _validate_response(cfg.response, cfg.playbook, where)
+    _validate_inbound(cfg.inbound, where)
     if cfg.api.token and len(cfg.api.token) < 16:
         raise ConfigError(f"{where}: api.token must have at least 16 characters")
     if cfg.api.max_body_bytes < 1024:
         raise ConfigError(f"{where}: api.max_body_bytes must be at least 1024")
     cfg.organization.domains = [d.lower().rstrip(".") for d in cfg.organization.domains]
     cfg.organization.home_countries = [c.upper() for c in cfg.organization.home_countries]
+
+
+def _validate_inbound(i: Inbound, where: str) -> None:
+    if not 0 < i.suspicious_threshold <= i.phishing_threshold:
+        raise ConfigError(f"{where}: inbound.suspicious_threshold must be positive and at most "
+                          "inbound.phishing_threshold")
+    if i.malware_threshold <= 0:
+        raise ConfigError(f"{where}: inbound.malware_threshold must be positive")
+    minimum = {"max_message_bytes": 1024, "max_header_bytes": 1024, "max_parts": 1,
+               "max_depth": 1, "max_inflate_bytes": 0, "max_archive_members": 1,
+               "max_qr_images": 0, "known_messages": 1, "warm_messages": 0}
+    for key, least in minimum.items():
+        if getattr(i, key) < least:
+            raise ConfigError(f"{where}: inbound.{key} must be at least {least}")
+    for entry in i.people + i.brands:
+        if not entry.rpartition(":")[2].replace("|", "").strip():
+            raise ConfigError(f"{where}: inbound: {entry!r} names nobody (expected "
+                              "\"NAME | NAME\" or \"ADDRESS: NAME | NAME\")")
+    for key in ("authserv_ids", "partner_domains", "freemail_domains", "shorteners",
+                "suspicious_tlds"):
+        setattr(i, key, [v.strip().lower().strip(".") for v in getattr(i, key) if v.strip()])
 
 
 def _validate_notify(n: Notify, where: str) -> None:

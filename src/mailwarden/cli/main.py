@@ -15,6 +15,7 @@ from mailwarden.cli import (
     simulate,
     spf,
 )
+from mailwarden.cli.analyze import analyze_command
 from mailwarden.cli.audit import audit_command
 from mailwarden.cli.replay import replay_command
 from mailwarden.cli.serve import serve_command
@@ -33,3 +34,4 @@ app.add_typer(evidence.app, name="evidence")
 app.command("audit")(audit_command)
 app.add_typer(dmarc.app, name="dmarc")
 app.add_typer(spf.app, name="spf")
+app.command("analyze")(analyze_command)

@@ -41,6 +41,10 @@ def _v5_reports(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v6_inbound_correspondents(conn: Connection) -> None:
+    schema.inbound_correspondents.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema: account state, flags, incidents, incident events, decisions",
      _v1_initial),
@@ -48,6 +52,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "incident response checklist", _v3_incident_checklist),
     (4, "containment actions: who, when, why, result, undo", _v4_incident_actions),
     (5, "DMARC aggregate and failure reports, SMTP TLS reports", _v5_reports),
+    (6, "inbound correspondents: who wrote to whom, with links or payment requests",
+     _v6_inbound_correspondents),
 ]
 
 

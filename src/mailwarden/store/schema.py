@@ -201,3 +201,14 @@ tlsrpt_policies = Table(
     Column("mx_host", Text, nullable=False, default="[]"),
     Column("failures", Text, nullable=False, default="[]"),
 )
+
+inbound_correspondents = Table(
+    "inbound_correspondents", metadata,
+    Column("recipient", String(320), primary_key=True),
+    Column("sender", String(320), primary_key=True),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("with_links", Integer, nullable=False),
+    Column("with_payment", Integer, nullable=False),
+)
