@@ -30,6 +30,12 @@ AREAS: list[Area] = [
     Area("dmarc", "mailwarden.audit.dmarc:audit_dmarc"),
     Area("dkim", "mailwarden.audit.dkim:audit_dkim"),
     Area("mx", "mailwarden.audit.mx:audit_mx"),
+    Area("mta_sts", "mailwarden.audit.mta_sts:audit_mta_sts"),
+    Area("tls_rpt", "mailwarden.audit.tls_rpt:audit_tls_rpt"),
+    Area("bimi", "mailwarden.audit.bimi:audit_bimi"),
+    Area("dnssec", "mailwarden.audit.dnssec:audit_dnssec"),
+    Area("dane", "mailwarden.audit.dane:audit_dane"),
+    Area("smtp", "mailwarden.audit.smtp:audit_smtp", when="probe_smtp"),
 ]
 
 

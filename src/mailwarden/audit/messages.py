@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailwarden.audit.model import AreaResult, Finding
+from mailwarden.audit.policy_messages import MESSAGES as POLICY_MESSAGES
 
 MAX_VALUE = 200
 
@@ -474,6 +475,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "\"{domain}\" は問い合わせ可能なドメイン名ではありません",
     ),
 }
+MESSAGES.update(POLICY_MESSAGES)  # MTA-STS, TLS-RPT, BIMI, DNSSEC, DANE
 
 UI: dict[str, tuple[str, str]] = {
     "title": ("Mail domain posture audit", "メールドメイン セキュリティ監査"),

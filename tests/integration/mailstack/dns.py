@@ -85,6 +85,7 @@ class ZoneServer(BaseResolver):  # type: ignore[misc]
             raise NoReply(key)
         reply = request.reply()
         reply.header.ra = 1
+        reply.header.ad = 0  # dnslib copies the query's AD; this server validates nothing
         if key in self.servfail:
             reply.header.rcode = RCODE.SERVFAIL
             return reply

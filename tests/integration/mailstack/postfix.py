@@ -52,6 +52,7 @@ discard   unix  - - n -  - discard
 local     unix  - n n -  - local
 anvil     unix  - - n -  1 anvil
 scache    unix  - - n -  1 scache
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 postlog   unix-dgram n - n - 1 postlogd
 """
 
