@@ -481,3 +481,23 @@ def test_synthetic_log_is_read_whole() -> None:
     lines = synthetic_log(5000)
     events = feed_all(new_parser(), lines)
     assert sum(event.success for event in events) > 2000
+
+
+_FIELD_TEXT = st.text(alphabet="aT,L<>S=:. -/+0F@é", max_size=8)
+
+
+@settings(max_examples=300)
+@given(user=_FIELD_TEXT, method=st.sampled_from(["PLAIN", "login", "X-1", "", "a,b"]),
+       rip=st.sampled_from(["192.0.2.7", "2001:db8::1", "", "x, rip=1.2.3.4"]),
+       lip=st.sampled_from(["192.0.2.25", "", "a=b"]), mpid=st.sampled_from(["41354", "", "x"]),
+       security=st.sampled_from(["TLS, ", "secured, ", "", "TLS: Disconnected, "]),
+       session=st.sampled_from(["r4iHTGKilIMCMwFi", "", "abcTLS", "a>b", "a, secured"]),
+       tail=st.sampled_from(["", ", x", ">"]))
+def test_usual_login_fields_read_as_any_login_fields(user, method, rip, lip, mpid, security,
+                                                     session, tail):
+    """The one-step reading of the usual login fields agrees with the general reading."""
+    from mailwarden.sources.logs.dovecot import _any_login_fields, _login_fields
+
+    fields = (f"user=<{user}>, method={method}, rip={rip}, lip={lip}, mpid={mpid}, {security}"
+              f"session=<{session}>{tail}")
+    assert _login_fields(fields) == _any_login_fields(fields)

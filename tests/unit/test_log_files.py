@@ -12,14 +12,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailwarden.events import Submission
-from mailwarden.sources.logs import read_events
+from mailwarden.sources.logs import files, read_events
 from mailwarden.sources.logs.files import (
     MAX_LINE,
     LogFileError,
     first_year,
     order_files,
+    read_blocks,
+    read_blocks_in_order,
     read_in_order,
     read_lines,
 )
@@ -191,3 +195,37 @@ def test_a_message_spanning_a_rotation_is_one_submission(write: Callable[..., Pa
         )
     ]
     assert len(events) == 2
+
+
+_PIECES = st.sampled_from(["a", "é", "\n", "\r", "\r\n", "\xff", "xxxxxxx", " ", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=40), tail=st.binary(max_size=3),
+       block=st.integers(1, 12), max_line=st.integers(1, 12))
+def test_read_blocks_gives_exactly_the_lines_of_read_lines(
+    tmp_path_factory: pytest.TempPathFactory, pieces: list[str], tail: bytes, block: int,
+    max_line: int,
+) -> None:
+    """Read a block at a time, any text (bad UTF-8, CR LF, over-long lines) gives the same
+    lines as line by line."""
+    path = tmp_path_factory.mktemp("blocks") / "mail.log"
+    raw = b"L" + "".join(pieces).encode().replace(b"\xc3\xbf", b"\xff") + tail  # never magic
+    path.write_bytes(raw)
+    saved, files.MAX_LINE = files.MAX_LINE, max_line  # read_lines reads the module's limit
+    try:
+        expected = list(read_lines(path))
+    finally:
+        files.MAX_LINE = saved
+    got = [line for lines in read_blocks(path, block=block, max_line=max_line) for line in lines]
+    assert got == expected
+
+
+def test_read_blocks_in_order_reads_files_one_after_the_other(tmp_path: Path) -> None:
+    """Blocks of rotated files come oldest file first, like read_in_order."""
+    old, new = tmp_path / "mail.log.1", tmp_path / "mail.log"
+    old.write_text(LINES[0] + "\n")
+    new.write_text(LINES[1] + "\n")
+    ordered = order_files([new, old], TOKYO)
+    blocks = list(read_blocks_in_order(ordered))
+    assert [line for lines in blocks for line in lines] == list(read_in_order(ordered))

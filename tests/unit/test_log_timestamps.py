@@ -209,3 +209,22 @@ def test_extreme_dates_never_raise(
     traditional = f"{moment:%b} {moment.day:2d} {moment:%H:%M:%S} h a"
     SyslogClock(TOKYO, moment.year).parse(traditional)
     SyslogClock(TOKYO, not_after=0.0).parse(traditional)
+
+
+_STAMPS = st.sampled_from(
+    ["Oct  6 04:45:12 ", "Oct  6 04:45:12.5 ", "Oct  6 04:45:13 ", "Oct  6 04:46:00 ",
+     "Dec 31 23:59:59 ", "Jan  1 00:00:00 ", "Feb 29 10:00:00 ", "Apr 31 10:00:00 ",
+     "Nov  2 01:30:00 ", "Mar 10 02:30:00 ", "2025-10-06T04:45:12+09:00 ",
+     "2025-10-06T04:45:12,25Z ", "2025-10-06 04:45:12 ", "Oct  6 04:45:1 ", "garbage "]
+)
+
+
+@given(st.lists(st.tuples(_STAMPS, st.sampled_from(["mx a", "mx b", ""])), max_size=30))
+def test_a_repeated_timestamp_reads_as_it_did_the_first_time(lines: list[tuple[str, str]]) -> None:
+    """Reusing the previous line's reading for the same timestamp text changes no result."""
+    zone = ZoneInfo("America/New_York")  # with a repeated hour in November
+    fast, slow = SyslogClock(zone, 2025), SyslogClock(zone, 2025)
+    for stamp, rest in lines:
+        slow.stamp = ""  # always read the timestamp afresh
+        assert fast.parse(stamp + rest) == slow.parse(stamp + rest)
+        assert fast.year == slow.year

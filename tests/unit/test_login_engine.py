@@ -213,3 +213,26 @@ def test_failure_counts_stay_exact_under_pruning(adds, later):
     failures.prune(float(later) - 3600)
     assert failures.distinct() == sum(len(v) for v in failures.by_account.values())
     assert all(t >= later - 3600 for v in failures.by_account.values() for t in v.values())
+
+
+_ADDS = st.lists(st.tuples(st.sampled_from("abcd"), st.sampled_from("pqrstu"),
+                           st.integers(0, 40), st.booleans()), max_size=60)
+
+
+@settings(max_examples=200)
+@given(_ADDS)
+def test_failures_forget_exactly_what_the_window_dropped(steps):
+    """Failures pruned through its heap hold what a plain scan of every entry would keep."""
+    failures, model = Failures(), {}
+    for account, secret, t, prune in steps:
+        failures.add(account, secret, float(t))
+        model.setdefault(account, {})[secret] = float(t)
+        if prune:
+            horizon = float(t) - 10.0
+            failures.prune(horizon)
+            model = {a: kept for a, seen in model.items()
+                     if (kept := {s: v for s, v in seen.items() if v >= horizon})}
+        assert failures.by_account == model
+        assert failures.distinct() == sum(map(len, model.values()))
+        assert failures.max_per_account() == max(map(len, model.values()), default=0)
+        assert list(failures.by_account) == list(model)

@@ -87,3 +87,19 @@ def test_scan_cli_findings_only_json(tmp_path):
         finding = json.loads(line)
         assert set(finding) == {"type", "signal", "account", "address", "time", "severity",
                                 "reasons"}
+
+
+def test_scan_json_writes_what_json_dumps_of_scan_writes(tmp_path):
+    """The JSON lines of `logs scan --json` are json.dumps of scan()'s records, byte for byte."""
+    from mailwarden.scan import scan_json
+
+    log = tmp_path / "mail.log"
+    mixed_log(log)
+    with log.open("a", encoding="utf-8") as more:  # names that need escaping
+        more.write('Oct  6 05:10:00 mail dovecot: imap-login: Login: user=<"ü\\x\x01>, '
+                   "method=PLAIN, rip=192.0.2.9, lip=192.0.2.25, mpid=1, TLS, session=<S1>\n")
+    cfg = config()
+    cfg.organization.timezone = "Asia/Tokyo"
+    for events in (True, False):
+        expected = [json.dumps(r, ensure_ascii=False) for r in scan([log], cfg, 2025, events)]
+        assert list(scan_json([log], cfg, 2025, events)) == expected

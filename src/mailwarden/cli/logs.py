@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +13,7 @@ import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
 from mailwarden.replay import import_logs
-from mailwarden.scan import scan
+from mailwarden.scan import scan, scan_json
 from mailwarden.sources.logs.files import LogFileError
 
 app = typer.Typer(help="Mail logs: learn baselines from history.", no_args_is_help=True)
@@ -51,11 +54,13 @@ def scan_command(
     time order. With --json, one JSON line per event and per finding, then a summary.
     """
     cfg = settings(config, data_dir)
+    _few_collections()
     try:
+        if as_json:
+            _print_lines(scan_json(files, cfg, year, events))
+            return
         for rec in scan(files, cfg, year, events):
-            if as_json:
-                typer.echo(json.dumps(rec, ensure_ascii=False))
-            elif rec["type"] == "finding":
+            if rec["type"] == "finding":
                 typer.echo(f"{rec['time']}  FINDING {rec['signal']} {rec['severity']} "
                            f"{rec['account'] or '-'} {rec['address'] or '-'}: "
                            f"{rec['reasons'][0]['en'] if rec['reasons'] else ''}")
@@ -69,3 +74,25 @@ def scan_command(
     except LogFileError as exc:
         typer.echo(f"mailwarden: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _few_collections() -> None:
+    """A scan allocates millions of objects and frees few: let the cycle collector run rarely
+    (what is loaded so far is never collected)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
+
+
+def _print_lines(lines: Iterable[str], batch: int = 4096) -> None:
+    """Print many lines a write at a time (``typer.echo`` flushes after every one)."""
+    out = sys.stdout
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= batch:
+            out.write("\n".join(chunk) + "\n")
+            chunk.clear()
+    if chunk:
+        out.write("\n".join(chunk) + "\n")
+    out.flush()

@@ -18,7 +18,7 @@ from mailwarden.engine.logins.profile import LoginProfile
 from mailwarden.engine.logins.signals import LOGIN_SIGNALS, Finding, LoginContext, LoginSignal
 from mailwarden.engine.logins.signals.spray import spraying
 from mailwarden.engine.logins.tracker import Tracker, network_of
-from mailwarden.engine.state import States
+from mailwarden.engine.state import AccountState, States
 from mailwarden.events import Login
 
 
@@ -43,33 +43,54 @@ class LoginEngine:
         self.cfg = cfg
         self.states = states
         self.geo = geo
-        self.signals = list(signals)
+        self.signals = tuple(signals)  # fixed: which are asked about what is worked out once
+        # the signals asked about a successful login, and about a failed one (in registry order)
+        self._asked = {
+            outcome: [s.evaluate for s in self.signals if getattr(s, "on", kind) == kind]
+            for outcome, kind in ((True, "success"), (False, "failure"))
+        }
         self.deny = deny or DenyList.load(cfg.login.deny_files)
         self.tracker = Tracker(cfg.login.window_minutes * 60.0)
+        self._hours: dict[int, int] = {}  # minute (epoch // 60) → local hour, where it is one
 
     def _hour(self, t: float) -> int:
-        return datetime.fromtimestamp(t, self.cfg.tz).hour
+        """The local hour of ``t``; cached per minute when the whole minute has that hour."""
+        minute = int(t // 60)
+        hour = self._hours.get(minute)
+        if hour is None:
+            tz = self.cfg.tz
+            start = datetime.fromtimestamp(minute * 60, tz)
+            offset = start.utcoffset()
+            exact = datetime.fromtimestamp(t, tz).hour
+            if (offset is None or offset.seconds % 60 or start.hour != exact
+                    or datetime.fromtimestamp(minute * 60 + 59, tz).utcoffset() != offset):
+                return exact  # an offset with seconds, or a change within the minute: no cache
+            if len(self._hours) >= 4096:
+                self._hours.clear()
+            hour = self._hours[minute] = exact
+        return hour
 
-    def _context(self, login: Login) -> LoginContext:
-        profile = None
-        if login.account:
-            profile = self.states.get(login.account).logins
-        return LoginContext(login, self.cfg, self.geo.lookup(login.address), profile,
-                            self.tracker, self._hour(login.time), login.address in self.deny)
+    def _context(self, login: Login, state: AccountState | None) -> LoginContext:
+        address = login.address
+        return LoginContext(login, self.cfg, self.geo.lookup(address),
+                            state.logins if state is not None else None, self.tracker,
+                            self._hour(login.time),
+                            bool(self.deny.networks) and address in self.deny)
 
     def observe(self, login: Login) -> list[Finding]:
         """Take a login attempt that happened; return the findings it completes."""
-        if not login.success:
+        success = login.success
+        if not success:
             self.tracker.fail(login.account, login.address, login.pwhash, login.time,
                               login.attempts)
-        ctx = self._context(login)
-        findings = [f for s in self.signals if (f := s.evaluate(ctx)) is not None]
-        if login.success and login.account:
-            self._success(ctx, findings)
+        state = self.states.get(login.account) if login.account else None
+        ctx = self._context(login, state)
+        findings = [f for evaluate in self._asked[success] if (f := evaluate(ctx)) is not None]
+        if success and state is not None:
+            self._success(ctx, state, findings)
         return findings
 
-    def _success(self, ctx: LoginContext, findings: list[Finding]) -> None:
-        state = self.states.get(ctx.account)
+    def _success(self, ctx: LoginContext, state: AccountState, findings: list[Finding]) -> None:
         risk = sum(f.weight for f in findings)
         if state.logins is None:
             state.logins = LoginProfile()

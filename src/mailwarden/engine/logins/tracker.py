@@ -9,16 +9,25 @@ older than the window.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import OrderedDict
 from functools import lru_cache
+from heapq import heapify, heappop, heappush
 
 MAX_SOURCES = 200_000
 MAX_KEYS = 256
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"({_OCTET}\.{_OCTET}\.{_OCTET}\.){_OCTET}", re.ASCII)  # as ipaddress reads it
+
+
 @lru_cache(maxsize=65536)
 def network_of(address: str) -> str:
     """The /24 (IPv4) or /64 (IPv6) an address belongs to; '' when not an address."""
+    dotted = _IPV4.fullmatch(address)
+    if dotted is not None:  # the common case, without building address objects
+        return f"{dotted.group(1)}0/24"
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -27,43 +36,74 @@ def network_of(address: str) -> str:
 
 
 class Failures:
-    """For one source: account → {password id → last time}, pruned to the window."""
+    """For one source: account → {password id → last time}, pruned to the window.
 
-    __slots__ = ("by_account", "last", "oldest", "total")
+    A heap of ``(time, account, password id)`` finds what the window drops without looking at
+    everything else: an entry whose secret has been seen again since is stale and skipped.
+    """
+
+    __slots__ = ("by_account", "expiry", "largest", "last", "sizes", "total")
 
     def __init__(self) -> None:
         self.by_account: dict[str, dict[str, float]] = {}
+        self.expiry: list[tuple[float, str, str]] = []  # a min-heap; may hold stale entries
         self.last = 0.0
-        self.oldest = float("inf")  # no entry is older: pruning before then is a no-op
         self.total = 0  # distinct secrets over all accounts
+        self.sizes: dict[int, int] = {}  # secrets of an account → how many accounts have that many
+        self.largest = 0  # no account has more secrets (an upper bound; see max_per_account)
 
     def add(self, account: str, secret: str, t: float) -> None:
-        seen = self.by_account.get(account)
+        by_account = self.by_account
+        seen = by_account.get(account)
         if seen is None:
-            if len(self.by_account) >= MAX_KEYS:
+            if len(by_account) >= MAX_KEYS:
                 return  # saturated: enough to decide
-            seen = self.by_account[account] = {}
+            seen = by_account[account] = {}
         if secret in seen:
             seen[secret] = t
         elif len(seen) < MAX_KEYS:
             seen[secret] = t
             self.total += 1
-        self.last = max(self.last, t)
-        self.oldest = min(self.oldest, t)
+            size, sizes = len(seen), self.sizes
+            if size > 1:
+                sizes[size - 1] -= 1
+            sizes[size] = sizes.get(size, 0) + 1
+            if size > self.largest:
+                self.largest = size
+        else:
+            if t > self.last:
+                self.last = t
+            return
+        expiry = self.expiry
+        heappush(expiry, (t, account, secret))
+        if len(expiry) > 2 * self.total + 64:  # secrets seen again leave stale entries behind
+            self._compact()
+        if t > self.last:
+            self.last = t
+
+    def _compact(self) -> None:
+        self.expiry = [(t, a, s) for a, seen in self.by_account.items() for s, t in seen.items()]
+        heapify(self.expiry)
 
     def prune(self, horizon: float) -> None:
-        if self.oldest >= horizon:
+        """Forget every secret last seen before ``horizon``."""
+        expiry = self.expiry
+        if not expiry or expiry[0][0] >= horizon:
             return
-        self.oldest = float("inf")
-        for account in list(self.by_account):
-            seen = self.by_account[account]
-            for secret in [s for s, t in seen.items() if t < horizon]:
-                del seen[secret]
-                self.total -= 1
-            if not seen:
-                del self.by_account[account]
+        by_account = self.by_account
+        while expiry and expiry[0][0] < horizon:
+            t, account, secret = heappop(expiry)
+            seen = by_account.get(account)
+            if seen is None or seen.get(secret) != t:
+                continue  # stale: seen again later (or already gone)
+            del seen[secret]
+            self.total -= 1
+            size, sizes = len(seen), self.sizes
+            sizes[size + 1] -= 1
+            if size:
+                sizes[size] = sizes.get(size, 0) + 1
             else:
-                self.oldest = min(self.oldest, *seen.values())
+                del by_account[account]
 
     def distinct(self, account: str | None = None) -> int:
         if account is not None:
@@ -74,7 +114,11 @@ class Failures:
         return len(self.by_account)
 
     def max_per_account(self) -> int:
-        return max((len(v) for v in self.by_account.values()), default=0)
+        sizes, largest = self.sizes, self.largest
+        while largest and not sizes.get(largest):
+            largest -= 1
+        self.largest = largest
+        return largest
 
 
 class Tracker:
@@ -96,26 +140,41 @@ class Tracker:
                 table.popitem(last=False)
         else:
             table.move_to_end(key)
-            found.prune(now - self.window)
+            expiry = found.expiry
+            if expiry and expiry[0][0] < now - self.window:
+                found.prune(now - self.window)
         return found
 
     def peek(self, table: OrderedDict[str, Failures], key: str, now: float) -> Failures | None:
         found = table.get(key)
         if found is not None:
-            found.prune(now - self.window)
+            expiry = found.expiry
+            if expiry and expiry[0][0] < now - self.window:
+                found.prune(now - self.window)
         return found
 
     def fail(self, account: str, address: str, pwhash: str, t: float, attempts: int = 1) -> None:
         """Record failed attempts; without a hash each attempt is a distinct password."""
-        secrets = [pwhash] if pwhash else [f"#{self._next()}" for _ in range(max(1, attempts))]
+        if pwhash:
+            secrets = [pwhash]
+        elif attempts <= 1:
+            self._secret += 1
+            secrets = [f"#{self._secret}"]
+        else:
+            secrets = [f"#{self._next()}" for _ in range(attempts)]
         network = network_of(address)
+        get = self._get
+        by_address = get(self.addresses, address, t) if address else None
+        by_network = get(self.networks, network, t) if network else None
+        by_account = get(self.accounts, account, t) if account else None
+        source = address or "?"
         for secret in secrets:
-            if address:
-                self._get(self.addresses, address, t).add(account, secret, t)
-            if network:
-                self._get(self.networks, network, t).add(account, secret, t)
-            if account:
-                self._get(self.accounts, account, t).add(address or "?", secret, t)
+            if by_address is not None:
+                by_address.add(account, secret, t)
+            if by_network is not None:
+                by_network.add(account, secret, t)
+            if by_account is not None:
+                by_account.add(source, secret, t)
 
     def _next(self) -> int:
         self._secret += 1

@@ -57,6 +57,11 @@ _IP_CHARS = "0123456789abcdefABCDEF.:"
 _LEVELS = ("Info: ", "Warning: ", "Error: ", "Debug: ", "Fatal: ", "Panic: ")
 _FIELDS = re.compile(r": (?=user=<|method=|rip=)")
 _PHRASE_END = re.compile(r"[,)]")
+_USUAL_FIELDS = re.compile(  # a login's fields, with nothing unusual in the user name
+    r"user=<([^<>,=]*)>, method=([A-Za-z0-9-]*), rip=([0-9A-Fa-f.:]{0,45}), "
+    r"lip=([0-9A-Fa-f.:]*), mpid=[0-9]*, (?:(TLS|secured), )?session=<([A-Za-z0-9+/]*)>",
+    re.ASCII,
+)
 _PAM_SERVICES = frozenset({"imap", "imaps", "pop3", "pop3s", "submission", "managesieve", "sieve"})
 _PAM_SERVER_FAULTS = (  # the auth system failed, not the client
     "Authentication service cannot retrieve authentication info",
@@ -383,6 +388,19 @@ def _login_fields(fields: str) -> tuple[str, str, str, dict[str, str]]:
     """``user=<u>, method=M, rip=A, lip=B, mpid=N, TLS, session=<S>`` → (user, method, rip,
     {tls, lip, session}). Only the user name is the client's, and it comes first: the fields
     after it are found from the right, so a name holding ``, rip=`` cannot supply the address."""
+    usual = _USUAL_FIELDS.fullmatch(fields)
+    if usual is None:
+        return _any_login_fields(fields)
+    # the fields as Dovecot writes them, no field able to pass for another: what
+    # _any_login_fields finds, in one step
+    user, method, address, lip, tls, session = usual.groups()
+    extra = {"tls": "yes" if tls == "TLS" else tls or "no", "lip": _clip(lip),
+             "session": _clip(session)}
+    return _clip(user).lower(), _clip(method).upper(), address, extra
+
+
+def _any_login_fields(fields: str) -> tuple[str, str, str, dict[str, str]]:
+    """:func:`_login_fields` for any text."""
     rip = 0 if fields.startswith("rip=") else fields.rfind(", rip=") + 2
     before, address, after = fields, "", ""
     if rip != 1:  # found

@@ -54,6 +54,8 @@ _SERVER_FAULTS = ("Connection lost to authentication server",)  # not the client
 _CLIENT = re.compile(r"client=([^\[\s,]*)\[([^\]\s]*)\]")
 _NAME_ADDR = re.compile(r"([^\[\s,]*)\[([^\]\s]*)\]")
 _TO = re.compile(r"to=<([^>]*)>, (?:orig_to=<([^>]*)>, )?relay=([^,\s]*)")
+# every line a handler or the warning check can use holds one of these (most lines hold none)
+_WANTED = re.compile(r": (?:clie|uid=|from|to=<|remo|warning: )")
 _SASL = re.compile(
     r"warning: ([^\[\s]*)\[([^\]\s]*)\](?::\d+)?: SASL ([\w.-]+) authentication failed:? ?(.*)"
 )
@@ -168,6 +170,9 @@ class PostfixLogParser:
     def feed(self, line: str) -> list[PostfixEvent]:
         """The events this line produces or completes (often none)."""
         self.stats.lines += 1
+        stamp = self._clock.stamp
+        if stamp and line.startswith(stamp) and _WANTED.search(line, len(stamp)) is None:
+            return []  # nothing for a handler, at the moment of the line before: changes nothing
         parsed = self._timestamp(line)
         if parsed is None:
             self.stats.unparsed += 1
@@ -179,7 +184,8 @@ class PostfixLogParser:
         if when > messages.now:
             messages.now = when
         out: list[PostfixEvent] = []
-        self._dispatch(when, rest, out)
+        if _WANTED.search(rest) is not None:
+            self._dispatch(when, rest, out)
         if messages.due():
             self._messages.release(out.append)
         return out

@@ -9,7 +9,8 @@ Three shapes are understood:
   ``Z``, with a ``+0900`` offset (journald ``short-iso``) or without an offset (the clock's zone).
 
 This runs once per line on the replay path, so the work for one minute is done once and cached;
-a line costs a dictionary lookup and an ``int`` of its seconds.
+a line costs a dictionary lookup and an ``int`` of its seconds, and a line stamped like the line
+before it (most are: a busy log writes many lines a second) only a ``startswith``.
 """
 
 from __future__ import annotations
@@ -59,9 +60,13 @@ class SyslogClock:
     modification time for old logs. A month jump back of six months or more (Dec → Jan) moves to
     the next year; a stray line six months or more ahead of the current month belongs to the
     previous year and does not move the clock.
+
+    ``stamp`` is the text of the last timestamp read, with the space after it (read only): a line
+    starting with it is at that same moment, and reading it changes nothing.
     """
 
-    __slots__ = ("_last_base", "_minutes", "_month", "_not_after", "_offsets", "_tz", "_year")
+    __slots__ = ("_last_base", "_minutes", "_month", "_not_after", "_offsets", "_tz", "_when",
+                 "_year", "stamp")
 
     def __init__(self, tz: tzinfo, year: int | None = None, *, not_after: float | None = None):
         self._tz = tz
@@ -71,6 +76,8 @@ class SyslogClock:
         self._last_base = float("-inf")
         self._minutes: dict[str, float] = {}
         self._offsets: dict[str, tzinfo] = {}
+        self.stamp = ""  # the timestamp (and the space after it) of the last line read
+        self._when = 0.0  # what it meant
 
     @property
     def year(self) -> int | None:
@@ -79,6 +86,9 @@ class SyslogClock:
 
     def parse(self, line: str) -> tuple[float, str] | None:
         """``(epoch seconds, rest of the line)`` for a line with a leading timestamp, else None."""
+        stamp = self.stamp
+        if stamp and line.startswith(stamp):  # the same text means the same moment
+            return self._when, line[len(stamp) :]
         month = _MONTHS.get(line[:3])
         if month is None:
             return self._iso(line) if line[:1] in _DIGITS else None
@@ -96,8 +106,11 @@ class SyslogClock:
             if base is None:
                 return None
         if end == pos + 9:
-            return base + int(seconds), line[end + 1 :]
-        return base + float(line[pos + 7 : end].replace(",", ".")), line[end + 1 :]
+            when = base + int(seconds)
+        else:
+            when = base + float(line[pos + 7 : end].replace(",", "."))
+        self.stamp, self._when = line[: end + 1], when
+        return when, line[end + 1 :]
 
     # traditional ---------------------------------------------------------------------------
 
@@ -193,7 +206,9 @@ class SyslogClock:
                 return None
         if "," in seconds:
             seconds = seconds.replace(",", ".")
-        return base + float(seconds), line[match.end() :]
+        when = base + float(seconds)
+        self.stamp, self._when = line[: match.end()], when
+        return when, line[match.end() :]
 
     def _iso_minute(self, line: str, offset: str) -> float:
         year, month, day, hour, minute = (

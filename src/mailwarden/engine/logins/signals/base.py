@@ -35,7 +35,7 @@ class Finding:
                 "reasons": [r.to_dict() for r in self.reasons]}
 
 
-@dataclass
+@dataclass(slots=True)
 class LoginContext:
     """One login attempt with the facts the signals need."""
 
@@ -67,7 +67,12 @@ class LoginContext:
 
 
 class LoginSignal(Protocol):
-    """A login detector: a stable name (SIEM rules use it) and a pure evaluation."""
+    """A login detector: a stable name (SIEM rules use it) and a pure evaluation.
+
+    A signal that can only fire on successful logins may say ``on = "success"`` (or
+    ``"failure"``); the engine then does not ask it about the others. Without ``on`` it is asked
+    about every login.
+    """
 
     name: str
     description: str

@@ -7,6 +7,7 @@ from mailwarden.engine.logins.signals.base import Finding, LoginContext
 
 class BruteForceAddress:
     name = "brute_force_address"
+    on = "failure"
     description = "One address tried many distinct wrong passwords"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:
@@ -26,6 +27,7 @@ class BruteForceAddress:
 
 class BruteForceAccount:
     name = "brute_force_account"
+    on = "failure"
     description = "One account received many distinct wrong passwords, from any addresses"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:

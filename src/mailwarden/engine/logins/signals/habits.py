@@ -9,6 +9,7 @@ CLEARTEXT_MECHANISMS = {"plain", "login", ""}
 
 class UnusualLoginHour:
     name = "unusual_login_hour"
+    on = "success"
     description = "Successful login at an hour the account never logs in at"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:

@@ -7,6 +7,7 @@ from mailwarden.engine.logins.signals.base import Finding, LoginContext
 
 class ForeignLogin:
     name = "foreign_login"
+    on = "success"
     description = "Successful login from outside the home countries"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:
@@ -22,6 +23,7 @@ class ForeignLogin:
 
 class NewCountry:
     name = "new_country"
+    on = "success"
     description = "Successful login from a country never seen for a warmed-up account"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:
@@ -35,6 +37,7 @@ class NewCountry:
 
 class NewNetwork:
     name = "new_login_network"
+    on = "success"
     description = "Successful login from a network (ASN) never seen for a warmed-up account"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:
@@ -48,6 +51,7 @@ class NewNetwork:
 
 class NewDevice:
     name = "new_device"
+    on = "success"
     description = "Successful login from a device (client id) never seen for a warmed-up account"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from mailwarden.engine.logins.signals.base import Finding, LoginContext
-from mailwarden.engine.logins.tracker import network_of
+from mailwarden.engine.logins.tracker import Failures, network_of
 
 
 def spraying(ctx: LoginContext, table_name: str, key: str) -> int:
     """The number of accounts sprayed from ``key`` (0 when it does not look like a spray)."""
-    table = getattr(ctx.tracker, table_name)
+    return _sprayed(ctx, getattr(ctx.tracker, table_name), key)
+
+
+def _sprayed(ctx: LoginContext, table: OrderedDict[str, Failures], key: str) -> int:
     failures = ctx.tracker.peek(table, key, ctx.login.time) if key else None
     if failures is None or failures.accounts() < ctx.cfg.login.spray_accounts:
         return 0
@@ -19,13 +24,16 @@ def spraying(ctx: LoginContext, table_name: str, key: str) -> int:
 
 class PasswordSpray:
     name = "password_spray"
+    on = "failure"
     description = "One address or network failing on many accounts with few attempts each"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:
         if ctx.login.success:
             return None
-        for table, key in (("addresses", ctx.address), ("networks", network_of(ctx.address))):
-            accounts = spraying(ctx, table, key)
+        tracker = ctx.tracker
+        for table, key in ((tracker.addresses, ctx.address),
+                           (tracker.networks, network_of(ctx.address))):
+            accounts = _sprayed(ctx, table, key)
             if accounts and ctx.tracker.once(self.name, key, ctx.login.time):
                 return ctx.finding(self.name, "high", 0.0, source=key, accounts=accounts,
                                    minutes=ctx.cfg.login.window_minutes)

@@ -30,6 +30,7 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 class ImpossibleTravel:
     name = "impossible_travel"
+    on = "success"
     description = "Two successful logins farther apart than travel allows in the time between"
 
     def evaluate(self, ctx: LoginContext) -> Finding | None:
