@@ -8,6 +8,10 @@ the end of the measured window count. Every answer (warm-up included) is checked
 one ``action=...`` line followed by the empty line.
 
     python bench/_policy_load.py --port 10040 --connections 50 --warmup 2 --duration 10
+
+With ``--prepass`` it instead sends one ordinary message of every account (each connection its
+share, then it stops), all answers counted and checked, and exits: the unmeasured pre-pass of
+the steady-state measurement.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from _policy_workload import POOL_MESSAGES, MessageShape, instance_id, make_messages, queue_id
+from _policy_workload import (
+    POOL_MESSAGES,
+    MessageShape,
+    account_messages,
+    instance_id,
+    make_messages,
+    queue_id,
+)
 
 MAX_ANSWER = 4096
 GRACE_SECONDS = 10.0
@@ -75,10 +86,11 @@ class Run:
 class Connection(asyncio.Protocol):
     """One smtpd-like client: one request in flight at a time."""
 
-    def __init__(self, run: Run, index: int) -> None:
+    def __init__(self, run: Run, index: int, queue: list[MessageShape] | None = None) -> None:
         self.run = run
         self.index = index
-        self.pid = 20000 + index * 13
+        self.pid = (40000 if queue is not None else 20000) + index * 13
+        self.queue = queue  # pre-pass: these messages, then stop
         self.serial = 0
         self.shape = run.shapes[index % len(run.shapes)]
         self.step = 0
@@ -94,8 +106,11 @@ class Connection(asyncio.Protocol):
 
     def _new_message(self) -> None:
         self.serial += 1
-        position = self.index + self.serial * self.run.connections
-        self.shape = self.run.shapes[position % len(self.run.shapes)]
+        if self.queue is not None:
+            self.shape = self.queue.pop() if self.queue else MessageShape(())
+        else:
+            position = self.index + self.serial * self.run.connections
+            self.shape = self.run.shapes[position % len(self.run.shapes)]
         self.step = 0
         self.fields = {
             b"queue_id": queue_id(self.pid, self.serial),
@@ -123,7 +138,10 @@ class Connection(asyncio.Protocol):
         answer = bytes(self.buffer)
         self.buffer.clear()
         self.run.record(self.sent_ns, now, answer)
-        if now >= self.run.end_ns:
+        finished = self.queue is not None and not self.queue and self.step >= len(
+            self.shape.requests
+        )
+        if now >= self.run.end_ns or finished:
             self._stop(None)
         else:
             self.send_next()
@@ -190,6 +208,40 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+async def prepass(args: argparse.Namespace) -> dict[str, Any]:
+    """Send one message of every account, spread over the connections; count every answer."""
+    shapes = account_messages(args.seed, args.accounts, args.recipients, not args.no_eom)
+    run = Run(shapes=shapes, connections=args.connections)
+    run.done = asyncio.get_running_loop().create_future()
+    run.start_ns, run.end_ns = 0, 1 << 62
+    loop = asyncio.get_running_loop()
+    conns = []
+    for index in range(args.connections):
+        queue = shapes[index :: args.connections]
+        queue.reverse()  # popped from the end
+        conn = Connection(run, index, queue)
+        await asyncio.wait_for(loop.create_connection(_factory(conn), args.host, args.port), 10)
+        conns.append(conn)
+    started = time.perf_counter()
+    for conn in conns:
+        if conn.shape.requests:
+            conn.send_next()
+        else:
+            conn._stop(None)
+    await asyncio.wait_for(run.done, 600)
+    seconds = time.perf_counter() - started
+    return {
+        "prepass_messages": len(shapes),
+        "prepass_requests": run.answered,
+        "prepass_seconds": seconds,
+        "actions": run.actions,
+        "invalid": run.invalid,
+        "invalid_samples": run.invalid_samples,
+        "errors": run.errors[:5],
+        "error_count": len(run.errors),
+    }
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -241,6 +293,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=20000)
     parser.add_argument("--recipients", type=int, default=4000)
     parser.add_argument("--no-eom", action="store_true", help="RCPT requests only")
+    parser.add_argument("--prepass", action="store_true", help="one message of every account")
     parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
     parser.add_argument("--cpu", type=int, default=-1, help="pin this process to one CPU")
     return parser.parse_args(argv)
@@ -252,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cpu >= 0:
         os.sched_setaffinity(0, {args.cpu})
     loop_name = install_loop(args.loop)
-    result = asyncio.run(measure(args))
+    result = asyncio.run(prepass(args) if args.prepass else measure(args))
     result["loop"] = loop_name
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

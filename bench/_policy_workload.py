@@ -176,3 +176,31 @@ def instance_id(pid: int, serial: int) -> bytes:
 def queue_id(pid: int, serial: int) -> bytes:
     """A short Postfix queue id (uppercase hex)."""
     return b"%010X" % ((pid * 1_000_003 + serial * 97) & 0xFF_FFFF_FFFF)
+
+
+def account_messages(
+    seed: int, accounts: int, recipients: int, end_of_message: bool
+) -> list[MessageShape]:
+    """One ordinary message of every account, in a shuffled order: the steady-state pre-pass.
+
+    Each goes from the account's usual address and sender to its usual correspondents (the same
+    mix of recipient counts as ``make_messages``), so afterwards every account is known.
+    """
+    people = make_accounts(seed, accounts, recipients)
+    rng = random.Random(seed + 2)
+    rng.shuffle(people)
+    pool = _recipient_pool(random.Random(seed), recipients)
+    shapes: list[MessageShape] = []
+    for account in people:
+        rcpts = _recipients(rng, account, pool)
+        size = int(rng.lognormvariate(10.0, 1.2)) + 800
+        requests = [
+            _attributes(account, "RCPT", rcpt, 0, size, first=index == 0)
+            for index, rcpt in enumerate(rcpts)
+        ]
+        if end_of_message:
+            requests.append(
+                _attributes(account, "END-OF-MESSAGE", "", len(rcpts), size, first=False)
+            )
+        shapes.append(MessageShape(tuple(requests)))
+    return shapes

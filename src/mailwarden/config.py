@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailwarden.inbound.clamd import parse_address
 from mailwarden.inbound.lists import FREEMAIL_DOMAINS, SHORTENERS, SUSPICIOUS_TLDS
 
 ACTION_MODES = ("hold", "warn", "defer")
@@ -26,6 +28,8 @@ PLAYBOOK_STEPS = ("quarantine", "hold_queue", "lock", "kick", "sieve_deactivate"
 MANUAL_ONLY_STEPS = ("reset_password",)  # its new password must be shown to a person
 SEVERITIES = ("high", "medium", "low")
 LOCK_MODES = ("HOLD", "REJECT")
+MILTER_ACTIONS = ("none", "header", "hold", "reject")
+_REPLY = re.compile(r"[45][0-9][0-9] [45]\.[0-9]{1,3}\.[0-9]{1,3} [^\r\n]*\Z")
 DOVEADM_EXECUTORS = ("local", "http")
 SYSLOG_FACILITIES = {"user": 1, "daemon": 3, "auth": 4, "authpriv": 10, "local0": 16,
                      "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
@@ -553,6 +557,62 @@ class InboundSignals:
 
 
 @dataclass
+class Milter:
+    """The milter (``mailwarden serve --milter-listen``): the inbound analyser on live mail in
+    Postfix, what it does with each verdict, and its bounds (see [inbound.md](inbound.md#milter)).
+    Actions: none (pass untouched), header (add the X-Mailwarden headers), hold (headers, and
+    Postfix's hold queue), reject (refuse with reject_reply). Mailwarden fails open: an
+    error or a timeout lets the message pass."""
+
+    listen: str = setting(
+        "127.0.0.1:10043", "HOST:PORT, or off. Postfix: smtpd_milters = inet:HOST:PORT."
+    )
+    clean: str = setting("header", "Action for clean mail.")
+    suspicious: str = setting("header", "Action for suspicious mail.")
+    phishing: str = setting("hold", "Action for phishing.")
+    bec: str = setting("hold", "Action for business e-mail compromise.")
+    malware: str = setting("hold", "Action for malware.")
+    reject_reply: str = setting(
+        "550 5.7.1 Message refused as {verdict} by Mailwarden",
+        "SMTP reply of the reject action (4xx or 5xx with an enhanced status code; "
+        "{verdict} is replaced).",
+    )
+    max_message_bytes: int = setting(
+        10 * 1024 * 1024, "Bytes of a message collected for analysis; a longer message is "
+        "analysed on what was read, and a note in its headers says so."
+    )
+    timeout: float = setting(
+        20.0, "Seconds an analysis (and the ClamAV scan) may take; after that the message "
+        "passes unchecked. Keep it well below Postfix's milter_content_timeout (300 s)."
+    )
+    workers: int = setting(2, "Messages analysed at once (threads); more wait their turn.")
+    max_connections: int = setting(
+        200, "Concurrent connections from Postfix; more are closed (Postfix then applies "
+        "milter_default_action)."
+    )
+    idle_timeout: float = setting(600.0, "Seconds an idle connection is kept.")
+    languages: str = setting("both", "Language of the reason headers: ja, en, or both.")
+    max_reasons: int = setting(10, "Reasons written into the headers, weightiest first.")
+    strip_headers: bool = setting(
+        True, "Remove X-Mailwarden-* fields a message arrives with (a sender could forge "
+        "a clean verdict)."
+    )
+    check_authenticated: bool = setting(
+        False, "Also analyse mail from SASL-authenticated clients (your own users' outgoing "
+        "mail, which the outbound guard watches); off: it passes untouched."
+    )
+    learn: bool = setting(
+        True, "Record delivered mail in the store's history of who writes to whom (the "
+        "first-time-sender and changed-correspondent signals learn from it)."
+    )
+    clamd: str = setting(
+        "", "ClamAV's clamd for an attachment scan: unix:/run/clamav/clamd.ctl, "
+        "tcp:HOST:PORT, or empty for none. A finding makes the verdict malware."
+    )
+    clamd_timeout: float = setting(10.0, "Seconds the clamd scan may take; then it is skipped.")
+
+
+@dataclass
 class Config:
     """All settings."""
 
@@ -570,6 +630,7 @@ class Config:
     api: Api = field(default_factory=Api)
     inbound: Inbound = field(default_factory=Inbound)
     inbound_signals: InboundSignals = field(default_factory=InboundSignals)
+    milter: Milter = field(default_factory=Milter)
     data_dir: Path = field(default=Path("mailwarden-data"), metadata={"doc": "internal"})
 
     @property
@@ -615,6 +676,7 @@ def _validate(cfg: Config, where: str) -> None:
     _validate_notify(cfg.notify, where)
     _validate_response(cfg.response, cfg.playbook, where)
     _validate_inbound(cfg.inbound, where)
+    _validate_milter(cfg.milter, where)
     if cfg.api.token and len(cfg.api.token) < 16:
         raise ConfigError(f"{where}: api.token must have at least 16 characters")
     if cfg.api.max_body_bytes < 1024:
@@ -642,6 +704,31 @@ def _validate_inbound(i: Inbound, where: str) -> None:
     for key in ("authserv_ids", "partner_domains", "freemail_domains", "shorteners",
                 "suspicious_tlds"):
         setattr(i, key, [v.strip().lower().strip(".") for v in getattr(i, key) if v.strip()])
+
+
+def _validate_milter(m: Milter, where: str) -> None:
+    for verdict in ("clean", "suspicious", "phishing", "bec", "malware"):
+        if getattr(m, verdict) not in MILTER_ACTIONS:
+            raise ConfigError(f"{where}: milter.{verdict} must be one of "
+                              f"{', '.join(MILTER_ACTIONS)}")
+    if not _REPLY.match(m.reject_reply) or m.reject_reply[0] != m.reject_reply[4]:
+        raise ConfigError(f"{where}: milter.reject_reply must be an SMTP reply such as "
+                          f"\"550 5.7.1 text\" (4xx or 5xx, enhanced code of the same class)")
+    if m.languages not in NOTIFY_LANGUAGES:
+        raise ConfigError(f"{where}: milter.languages must be one of "
+                          f"{', '.join(NOTIFY_LANGUAGES)}")
+    for key, least in {"max_message_bytes": 1024, "workers": 1, "max_connections": 1,
+                       "max_reasons": 0}.items():
+        if getattr(m, key) < least:
+            raise ConfigError(f"{where}: milter.{key} must be at least {least}")
+    for key in ("timeout", "idle_timeout", "clamd_timeout"):
+        if getattr(m, key) <= 0:
+            raise ConfigError(f"{where}: milter.{key} must be positive")
+    if m.clamd:
+        try:
+            parse_address(m.clamd)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: milter.{exc}") from None
 
 
 def _validate_notify(n: Notify, where: str) -> None:

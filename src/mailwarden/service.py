@@ -32,6 +32,7 @@ from mailwarden.store.store import Batch, Store
 log = logging.getLogger("mailwarden.service")
 STATES_PER_FLUSH = 600  # account states written per flush at most (the rest: next flushes)
 STATES_PER_SLICE = 20  # serialised between two chances for requests to be answered
+ABSENT_RECHECK = 0.5  # seconds between checks that no other process inserted account states
 
 
 def parse_listen(value: str, name: str) -> tuple[str, int] | None:
@@ -61,10 +62,38 @@ class Runtime:
         self.responding: set[asyncio.Future[None]] = set()
         self._response_pool: ThreadPoolExecutor | None = None
 
+        # While the store holds no account state but ours (see ``_absent``), a first sighting
+        # needs no lookup: the accounts whose state we inserted, and when that was checked.
+        self._ours: set[str] | None = set() if self.store.inserted_states() == 0 else None
+        self._absent_checked = time.monotonic()
+
     def _load(self, account: str) -> str | None:
-        return self.evicted.pop(account, None) or self.store.load_state(account)
+        data = self.evicted.pop(account, None)
+        if data is None and not self._absent():
+            data = self.store.load_state(account)
+        return data
+
+    def _absent(self) -> bool:
+        """True when the store surely has no state of an account that is not in memory.
+
+        That holds from a start on a store without account states for as long as no state
+        has left memory and every state inserted in the store is one of ours; the latter is
+        re-checked every ABSENT_RECHECK seconds (another process, e.g. ``logs import`` or a
+        second Mailwarden, may insert states), so such a state is seen at most that late.
+        """
+        if self._ours is None:
+            return False
+        now = time.monotonic()
+        if now - self._absent_checked >= ABSENT_RECHECK:
+            self._absent_checked = now
+            inserted = self.store.inserted_states()
+            if inserted is None or inserted > len(self._ours):
+                self._ours = None
+                return False
+        return True
 
     def _evict(self, account: str, data: str) -> None:
+        self._ours = None  # a state left memory: from now on, ask the store
         self.evicted[account] = data
 
     def collect(self, everything: bool = False, states: int = STATES_PER_FLUSH) -> Batch:
@@ -73,9 +102,20 @@ class Runtime:
         batch = self.guard.take_batch().merge(self.logins.take_batch())
         batch.states = self.states.take_dirty(None if everything else states)
         batch.states += list(self.evicted.items())
+        self._inserting(batch)
         if self.notify is not None:
             self.notify.submit_batch(batch)
         return batch
+
+    def _inserting(self, batch: Batch) -> None:
+        """Count the states about to be written as ours before they are (see ``_absent``)."""
+        if self._ours is not None:
+            self._ours.update(account for account, _data in batch.states)
+
+    def ask_store(self) -> None:
+        """Look every account not in memory up in the store from now on (e.g. a write of
+        ours failed, so what it counted as ours is uncertain)."""
+        self._ours = None
 
     async def collect_politely(self, everything: bool) -> Batch:
         """Like ``collect``, serialising account states a few at a time and letting waiting
@@ -89,6 +129,7 @@ class Runtime:
             if not more:
                 break
             batch.states += more
+            self._inserting(Batch(states=more))
         return batch
 
     def respond(self, incident_ids: Sequence[str]) -> None:
@@ -166,6 +207,7 @@ async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event
                 policy.close_idle()
         except Exception:  # the store must never stop decisions; retry next round
             log.exception("write-behind flush failed; will retry")
+            rt.ask_store()
         if stop.is_set():
             return
 
@@ -234,7 +276,8 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
                 auth_listen: tuple[str, int] | None = None,
                 ready: asyncio.Event | None = None, follow: Sequence[Path] = (),
                 journald: bool = False, journald_units: Sequence[str] = (),
-                api_listen: tuple[str, int] | None = None) -> None:
+                api_listen: tuple[str, int] | None = None,
+                milter_listen: tuple[str, int] | None = None) -> None:
     """Run until SIGTERM/SIGINT; flush on the way out."""
     rt = Runtime(cfg)
     rt.notify = notify.from_config(cfg)
@@ -261,6 +304,11 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
 
         api = ApiServer(rt, api_listen)
         await api.start()
+    milter = None
+    if milter_listen is not None:
+        from mailwarden.inbound.milter import start_milter  # the inbound analyser's server
+
+        milter = await start_milter(cfg, rt.store, milter_listen)
     print(f"mailwarden: data in {cfg.data_dir} (store {cfg.store_url.split('://')[0]})",
           flush=True)
     watchers: list[asyncio.Task[None]] = []
@@ -284,6 +332,8 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
     await asyncio.gather(*watchers, return_exceptions=True)
     if policy is not None:
         await policy.stop()
+    if milter is not None:
+        await milter.stop()
     if auth is not None:
         auth.should_exit = True
         await asyncio.sleep(0.2)

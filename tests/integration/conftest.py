@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from mailstack import DovecotInstance, MailStack, PostfixInstance, SinkServer
+from mailstack.clamd import ClamdInstance
 from mailstack.common import make_root, remove_root, require_program
 from mailstack.factories import DovecotFactory, MailStackFactory, PostfixFactory, SinkFactory
 
@@ -152,6 +153,27 @@ def postfix_factory(request: pytest.FixtureRequest) -> Iterator[PostfixFactory]:
             raise
         started.append(_Started(f"postfix {root}", postfix.stop, postfix.log_lines, root))
         return postfix.start()
+
+    yield factory
+    _teardown(request, started)
+
+
+@pytest.fixture
+def clamd_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], ClamdInstance]]:
+    """clamd_factory() -> a started ClamdInstance: Debian's clamd with a test signature
+    database of one EICAR signature, on a unix socket and a loopback TCP port."""
+    started: list[_Started] = []
+
+    def factory() -> ClamdInstance:
+        require_program("clamd", "clamav-daemon")
+        root = make_root("clamd")
+        try:
+            clamd = ClamdInstance(root)
+        except BaseException:
+            remove_root(root)
+            raise
+        started.append(_Started(f"clamd {root}", clamd.stop, clamd.log_lines, root))
+        return clamd.start()
 
     yield factory
     _teardown(request, started)

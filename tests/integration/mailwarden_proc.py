@@ -26,7 +26,8 @@ flush_interval = 0.2
 
 
 class MailwardenProcess:
-    """A `mailwarden serve` with its own data folder, policy, auth policy and API ports."""
+    """A `mailwarden serve` with its own data folder, policy, auth policy, API and milter
+    ports."""
 
     def __init__(self, config: str = CONFIG, extra: str = "", args: tuple[str, ...] = ()) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="mw-serve-"))
@@ -36,18 +37,21 @@ class MailwardenProcess:
         self.policy_port = free_port()
         self.auth_port = free_port()
         self.api_port = free_port()
+        self.milter_port = free_port()
         own_api = "--api-listen" in args  # a test that passes its own wins (the last one does)
+        own_milter = "--milter-listen" in args
         self.log = (self.root / "serve.log").open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mailwarden", "serve", "--config", str(self.config),
              "--data-dir", str(self.data_dir), "--policy-listen",
              f"127.0.0.1:{self.policy_port}", "--auth-policy-listen",
              f"127.0.0.1:{self.auth_port}", "--api-listen", f"127.0.0.1:{self.api_port}",
-             *args],
+             "--milter-listen", f"127.0.0.1:{self.milter_port}", *args],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         wait_for(lambda: (port_open(self.policy_port) and port_open(self.auth_port)
-                          and (own_api or port_open(self.api_port)))
+                          and (own_api or port_open(self.api_port))
+                          and (own_milter or port_open(self.milter_port)))
                  or self.proc.poll() is not None, timeout=30)
         if self.proc.poll() is not None:
             raise RuntimeError("mailwarden serve exited:\n" + self.output())

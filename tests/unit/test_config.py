@@ -48,6 +48,12 @@ def test_environment_names_file_and_data_dir(tmp_path, monkeypatch):
     ("[organization]\ntimezone = \"Mars/Olympus\"\n", "organization.timezone"),
     ("organization = 3\n", "must be a table"),
     ("[organization\n", "not valid TOML"),
+    ("[milter]\nphishing = \"drop\"\n", "milter.phishing must be one of"),
+    ("[milter]\nreject_reply = \"250 2.0.0 fine\"\n", "milter.reject_reply"),
+    ("[milter]\nreject_reply = \"550 4.7.1 mixed classes\"\n", "milter.reject_reply"),
+    ("[milter]\nclamd = \"/run/clamav/clamd.ctl\"\n", "milter.clamd"),
+    ("[milter]\ntimeout = 0\n", "milter.timeout must be positive"),
+    ("[milter]\nlanguages = \"fr\"\n", "milter.languages"),
 ])
 def test_bad_configuration_names_the_key(tmp_path, monkeypatch, text, message):
     """A wrong value or key is an error naming the file and the key."""
@@ -75,3 +81,14 @@ def test_reference_in_docs_is_current():
     """docs/configuration.md is what `mailwarden config docs` prints."""
     assert (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8").strip() == \
         documentation().strip()
+
+
+def test_milter_settings_load(tmp_path, monkeypatch):
+    """A [milter] section with every action, a clamd socket and a reply loads as written."""
+    monkeypatch.delenv("MAILWARDEN_CONFIG", raising=False)
+    cfg = load(write(tmp_path, '[milter]\nlisten = "off"\nsuspicious = "hold"\n'
+                     'phishing = "reject"\nclean = "none"\nclamd = "tcp:127.0.0.1:3310"\n'
+                     'reject_reply = "554 5.7.1 No thanks ({verdict})"\n'))
+    assert (cfg.milter.listen, cfg.milter.suspicious, cfg.milter.phishing) == \
+        ("off", "hold", "reject")
+    assert cfg.milter.bec == "hold" and cfg.milter.clamd == "tcp:127.0.0.1:3310"

@@ -104,3 +104,43 @@ def test_state_round_trip_keeps_baseline():
     back = AccountState.from_json("a@city.example.jp", state.to_json())
     assert back.baseline.to_dict() == state.baseline.to_dict()
     assert back.baseline.countries.keys() == {"JP"}
+
+
+def test_first_sightings_skip_the_store_until_another_process_inserts(tmp_path, monkeypatch):
+    """On a store without account states, unknown accounts are not looked up; a state that
+    another process inserts afterwards is found (within the re-check interval)."""
+    import mailwarden.service as service
+
+    rt = runtime(tmp_path)
+    asked: list[str] = []
+    real = rt.store.load_state
+    monkeypatch.setattr(rt.store, "load_state", lambda a: asked.append(a) or real(a))
+    burst(rt, 2)
+    rt.states.get("new@city.example.jp")
+    assert asked == []
+    batch = rt.collect(everything=True)
+    rt.store.write(batch, 1.0)  # our own states do not count as another process's
+    rt.written(batch)
+    monkeypatch.setattr(service, "ABSENT_RECHECK", 0.0)
+    rt.states.get("new2@city.example.jp")
+    assert asked == []
+    imported = AccountState("b@city.example.jp")
+    imported.quarantined = True
+    other = Store(rt.cfg.store_url)  # e.g. `logs import` running beside the service
+    other.write(service.Batch(states=[(imported.account, imported.to_json())]), 2.0)
+    assert rt.states.get("b@city.example.jp").quarantined
+    assert asked == ["b@city.example.jp"]
+
+
+def test_first_sightings_are_looked_up_once_a_state_left_memory(tmp_path):
+    """After an eviction, an account not in memory may be in the store: it is looked up."""
+    cfg = config()
+    cfg.data_dir = tmp_path
+    cfg.store.max_accounts_in_memory = 1
+    rt = Runtime(cfg)
+    rt.states.get("a@city.example.jp").quarantined = True
+    rt.states.get("b@city.example.jp")  # evicts a
+    batch = rt.collect(everything=True)
+    rt.store.write(batch, 1.0)
+    rt.written(batch)
+    assert not rt.evicted and rt.states.get("a@city.example.jp").quarantined

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,21 @@ import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, settings
 from mailwarden.service import parse_listen, serve
+
+
+def loop_factory(name: str) -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
+    """The event loop ``serve`` runs on: uvloop (libuv; its sockets and framing are C) unless
+    asked for the standard one or it cannot be imported; returns (factory, name used)."""
+    if name == "asyncio":
+        return None, "asyncio"
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        if name == "uvloop":
+            raise
+        return None, "asyncio"
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory, "uvloop"
 
 
 def serve_command(
@@ -30,6 +47,11 @@ def serve_command(
         typer.Option("--api-listen", help="Administrators' HTTP API: HOST:PORT or off "
                      "(default: [api] listen, 127.0.0.1:10042)."),
     ] = None,
+    milter_listen: Annotated[
+        str | None,
+        typer.Option("--milter-listen", help="Milter for Postfix (inbound analyser): HOST:PORT "
+                     "or off (default: [milter] listen, 127.0.0.1:10043)."),
+    ] = None,
     follow: Annotated[
         list[Path] | None,
         typer.Option("--follow", help="Follow this log file (repeatable); survives rotation "
@@ -41,20 +63,38 @@ def serve_command(
         list[str] | None,
         typer.Option("--journald-unit", help="Only these units (repeatable), e.g. postfix@-."),
     ] = None,
+    event_loop: Annotated[
+        str,
+        typer.Option("--event-loop", help="auto (uvloop when installed, else asyncio's own), "
+                     "uvloop or asyncio."),
+    ] = "auto",
 ) -> None:
     """Run Mailwarden: the Postfix policy server, the Dovecot auth policy server, the
-    administrators' API, the store, and the log watcher."""
+    administrators' API, the milter, the store, and the log watcher."""
     cfg = settings(config, data_dir)
     try:
         listen = parse_listen(policy_listen or cfg.policy.listen, "policy")
         auth = parse_listen(auth_policy_listen or cfg.login.listen, "auth-policy")
         api = parse_listen(api_listen or cfg.api.listen, "api")
+        milter = parse_listen(milter_listen or cfg.milter.listen, "milter")
     except ValueError as exc:
         typer.echo(f"mailwarden: {exc}", err=True)
         raise typer.Exit(2) from None
+    if event_loop not in ("auto", "uvloop", "asyncio"):
+        typer.echo(f"mailwarden: --event-loop: expected auto, uvloop or asyncio, got "
+                   f"{event_loop!r}", err=True)
+        raise typer.Exit(2)
     try:
-        asyncio.run(serve(cfg, listen, auth, follow=follow or [], journald=journald,
-                          journald_units=journald_unit or [], api_listen=api))
+        factory, loop_name = loop_factory(event_loop)
+    except ImportError:
+        typer.echo("mailwarden: --event-loop uvloop: uvloop is not installed", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"mailwarden: event loop {loop_name}")
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(serve(cfg, listen, auth, follow=follow or [], journald=journald,
+                             journald_units=journald_unit or [], api_listen=api,
+                             milter_listen=milter))
     except OSError as exc:
         typer.echo(f"mailwarden: cannot listen: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -48,11 +48,15 @@ class Pending:
     def add(self, t: float, sender: str, network: str, asn: str, country: str,
             recipients: tuple[str, ...], peaks: dict[str, int], cap: int) -> None:
         self.messages += 1
-        self.last = max(self.last, t)
-        remember(self.senders, sender, t, cap)
-        remember(self.networks, network, t, cap)
-        remember(self.asns, asn, t, cap)
-        remember(self.countries, country, t, cap)
+        if t > self.last:
+            self.last = t
+        for seen, key in ((self.senders, sender), (self.networks, network), (self.asns, asn),
+                          (self.countries, country)):
+            last = seen.get(key)  # what ``remember`` does, without a call when it is simple
+            if key and (last is None or last < t) and len(seen) < cap:
+                seen[key] = t
+            elif last is None or last < t or len(seen) > cap:
+                remember(seen, key, t, cap)
         for rcpt in recipients:
             if len(self.recipients) < MAX_PENDING_RECIPIENTS or rcpt in self.recipients:
                 self.recipients[rcpt] = t

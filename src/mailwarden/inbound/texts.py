@@ -185,6 +185,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "analysis failed, verdict not reliable: {error}",
         "解析に失敗しました。判定は信頼できません：{error}",
     ),
+    # the milter
+    "clamav": (
+        "ClamAV found {name} in the message", "ClamAV がこのメールに {name} を検出しました",
+    ),
+    "note.milter_truncated": (
+        "the message is larger than {limit} bytes: only its first {limit} bytes were analysed "
+        "(milter.max_message_bytes)",
+        "メールが{limit}バイトを超えるため、先頭の{limit}バイトだけを分析しました"
+        "（milter.max_message_bytes）",
+    ),
+    "note.clamd_error": (
+        "not scanned by ClamAV: {error}", "ClamAV で検査できませんでした：{error}",
+    ),
+    "note.milter_timeout": (
+        "not analysed: no verdict within milter.timeout; the message passed unchecked",
+        "milter.timeout 以内に判定できなかったため、未検査のまま通しました",
+    ),
+    "note.milter_error": (
+        "not analysed: the analysis failed; the message passed unchecked",
+        "分析に失敗したため、未検査のまま通しました",
+    ),
     "cli.unreadable": ("cannot read {path}: {error}", "{path} を読めません：{error}"),
     "cli.too_large": (
         "{path}: only the first {limit} bytes were read",

@@ -119,6 +119,15 @@ class Store:
             self._reader.commit()
         return None if row is None else str(row[0])
 
+    def inserted_states(self) -> int | None:
+        """How many account states were ever inserted (SQLite: the highest rowid; rows are
+        updated in place, never deleted), or None where that is not known cheaply."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        with self.engine.connect() as conn:
+            found = conn.exec_driver_sql("SELECT max(rowid) FROM account_states").scalar()
+        return int(found or 0)
+
     def flag(self, account: str) -> dict[str, Any] | None:
         """The account's quarantine flag, if it ever had one."""
         t = schema.account_flags

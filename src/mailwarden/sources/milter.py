@@ -1,0 +1,201 @@
+"""The milter server: Postfix connects, sends each message's envelope, header and body, and
+asks at its end what to do. Framing and the protocol only; a handler decides.
+
+The handler runs in worker threads, so this event loop (which also answers Postfix policy
+and Dovecot auth policy requests) never waits for an analysis. While it runs, the
+connection reads nothing more and sends PROGRESS every few seconds. It fails open: a handler
+that raises or is slower than ``timeout`` lets the message pass (the handler's ``unchecked``
+answer, or a bare CONTINUE), and a peer that breaks the protocol is disconnected, so that
+Postfix applies its ``milter_default_action`` (to be ``accept``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, cast
+
+from mailwarden.sources import milter_codec as mc
+from mailwarden.sources.milter_codec import MilterProtocolError, Packet, PacketReader
+from mailwarden.sources.milter_session import MilterActions, MilterMessage, Session
+
+log = logging.getLogger("mailwarden.milter")
+PROGRESS_SECONDS = 5.0
+REAP_SECONDS = 30.0
+
+
+class MilterHandler(Protocol):
+    """Decides about a message (runs in a worker thread)."""
+
+    def decide(self, message: MilterMessage) -> MilterActions:
+        """The actions for a complete message."""
+
+    def unchecked(self, message: MilterMessage, why: str) -> MilterActions:
+        """The actions when no decision came (``why``: timeout, error); must be quick."""
+
+
+class MilterConnection(asyncio.Protocol):
+    """One connection from the MTA: packets in order, one decision at a time."""
+
+    def __init__(self, server: MilterServer) -> None:
+        self.server = server
+        self.reader = PacketReader(server.max_packet)
+        self.session = Session(server.max_message_bytes, server.watch)
+        self.pending: deque[Packet] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.deciding: asyncio.Task[None] | None = None
+        self.last_active = time.monotonic()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one
+        self.transport = cast(asyncio.Transport, transport)
+        if len(self.server.connections) >= self.server.max_connections:
+            log.warning("milter: %d connections already; closing a new one (Postfix applies "
+                        "milter_default_action)", len(self.server.connections))
+            self.transport.close()
+            return
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self.pending.clear()
+        if self.deciding is not None:
+            self.deciding.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_active = time.monotonic()
+        try:
+            self.pending.extend(self.reader.feed(data))
+            self._drain()
+        except MilterProtocolError as exc:
+            self._broken(exc)
+
+    def _drain(self) -> None:
+        """Handle queued packets until one needs a decision or the connection ends."""
+        transport = self.transport
+        while self.pending and self.deciding is None and transport and not transport.is_closing():
+            step = self.session.receive(self.pending.popleft())
+            if step.reply:
+                transport.write(step.reply)
+            if step.close:
+                transport.close()
+            elif step.message is not None:
+                transport.pause_reading()  # nothing more until this one is answered
+                self.deciding = asyncio.get_running_loop().create_task(
+                    self._decide(step.message))
+
+    def _broken(self, exc: MilterProtocolError) -> None:
+        log.warning("milter: closing connection: %s", exc)
+        self.pending.clear()
+        self.reader.buffer.clear()
+        if self.transport is not None:
+            self.transport.close()
+
+    async def _decide(self, message: MilterMessage) -> None:
+        actions = await self.server.decide(message, self._progress)
+        self.deciding = None
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(self.session.finish(actions))
+        self.last_active = time.monotonic()
+        transport.resume_reading()
+        try:
+            self._drain()
+        except MilterProtocolError as exc:
+            self._broken(exc)
+
+    def _progress(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(mc.encode(mc.R_PROGRESS))
+
+
+class MilterServer:
+    """The listening side; ``handler`` decides, this class only frames."""
+
+    def __init__(self, handler: MilterHandler, *, max_message_bytes: int, timeout: float,
+                 idle_timeout: float = 600.0, workers: int = 2, max_connections: int = 200,
+                 watch: tuple[str, ...] = (), max_packet: int = mc.MAX_PACKET) -> None:
+        self.handler = handler
+        self.max_message_bytes = max_message_bytes
+        self.timeout = timeout
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.watch = watch
+        self.max_packet = max_packet
+        self.pool = ThreadPoolExecutor(workers, "mailwarden-milter")
+        self.connections: set[MilterConnection] = set()
+        self.server: asyncio.Server | None = None
+        self._reaper: asyncio.Task[None] | None = None
+
+    async def decide(self, message: MilterMessage,
+                     progress: Callable[[], None]) -> MilterActions:
+        """The handler's actions, or its ``unchecked`` ones on timeout or error."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.pool, self.handler.decide, message)
+        deadline = loop.time() + self.timeout
+        why = "timeout"
+        while True:
+            remaining = deadline - loop.time()
+            done, _ = await asyncio.wait({future}, timeout=min(PROGRESS_SECONDS,
+                                                                max(remaining, 0)))
+            if done:
+                try:
+                    return future.result()
+                except Exception:
+                    log.exception("milter handler failed for %s; the message passes",
+                                  message.queue_id or "a message")
+                    why = "error"
+                    break
+            if remaining <= PROGRESS_SECONDS:
+                future.cancel()  # a running analysis finishes in its thread, unused
+                log.warning("milter: no verdict for %s within %.0f s; the message passes",
+                            message.queue_id or "a message", self.timeout)
+                break
+            progress()
+        return self._unchecked(message, why)
+
+    def _unchecked(self, message: MilterMessage, why: str) -> MilterActions:
+        try:
+            return self.handler.unchecked(message, why)
+        except Exception:
+            log.exception("milter handler's unchecked answer failed")
+            return MilterActions()
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: MilterConnection(self), host, port,
+                                               reuse_address=True)
+        self._reaper = asyncio.create_task(self._reap())
+        sock = self.server.sockets[0].getsockname()
+        return str(sock[0]), int(sock[1])
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(min(REAP_SECONDS, self.idle_timeout))
+            self.close_idle()
+
+    def close_idle(self) -> None:
+        """Close connections idle longer than ``idle_timeout`` (not those being decided)."""
+        horizon = time.monotonic() - self.idle_timeout
+        for conn in list(self.connections):
+            if conn.last_active < horizon and conn.deciding is None and conn.transport:
+                conn.transport.close()
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        if self.server is not None:
+            self.server.close()
+            for conn in list(self.connections):
+                if conn.transport is not None:
+                    conn.transport.close()
+            await self.server.wait_closed()
+        self.pool.shutdown(wait=False, cancel_futures=True)
