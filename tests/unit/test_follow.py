@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mailwarden.sources.logs.follow import FileFollower
@@ -415,6 +415,29 @@ def test_reused_inode_is_told_apart_by_fingerprint(log: Path, store: PositionSto
     run(main)
 
 
+def test_reused_inode_of_an_empty_file_is_not_taken_for_it(log: Path, store: PositionStore) -> None:
+    """A file saved while empty, deleted while stopped, whose inode the copy of copytruncate got,
+    is not taken for that copy: the copy's handled lines do not come again."""
+    copy = log.with_name("mail.log.1")
+    shutil.copyfile(log, copy)  # the copy gets the inode of the deleted empty rotated file
+    handled = log.read_bytes()
+    os.truncate(log, 0)
+    deleted = FilePosition(copy.stat().st_dev, copy.stat().st_ino, 0, Fingerprint.of(b""))
+    current = FilePosition(
+        log.stat().st_dev, log.stat().st_ino, len(handled), Fingerprint.of(handled)
+    )
+    asyncio.run(store.save({str(log): PathPosition((deleted, current))}))
+
+    async def main() -> None:
+        async with Tail([log], store) as tail:
+            append(log, "c")
+            assert await tail.until(1) == ["c"]
+            assert await tail.quiet() == ["c"]
+            assert tail.follower.stats.missing_files == 0
+
+    run(main)
+
+
 def test_damaged_positions_file_starts_afresh(log: Path, store: PositionStore) -> None:
     """An unreadable positions file is reported; files are joined at their end, like new ones."""
     store.file.parent.mkdir(parents=True)
@@ -627,6 +650,16 @@ class Run:
 
 
 @given(OPERATIONS)
+@example(  # an empty rotated file, deleted by gzip while stopped, lent its inode to the copy
+    [
+        ("rename", 0.0),
+        ("rename", 0.0),
+        ("append", 0.0),
+        ("gzip", POLL / 2),
+        ("toggle", 0.0),
+        ("copytruncate", POLL / 2),
+    ]
+)
 @settings(
     max_examples=60,
     deadline=None,

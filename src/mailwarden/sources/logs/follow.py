@@ -265,6 +265,8 @@ class _Followed:
         here = _candidate(self.path)
         pool = [*siblings, here] if here is not None else list(siblings)
         for number, position in enumerate(saved.files):
+            if position.offset == 0 and position.fingerprint.size == 0:
+                continue  # empty when saved, nothing read: found again as new (see _locate)
             last = number == len(saved.files) - 1
             found = _locate(position, [c for c in pool if last or c is not here])
             if found is None:
@@ -503,12 +505,19 @@ def _tracked(candidate: _Candidate, readers: Iterable[_Reader]) -> bool:
 
 
 def _locate(position: FilePosition, pool: list[_Candidate]) -> _Candidate | None:
-    """The file a saved position was in: same inode and first bytes, else same first bytes."""
+    """The file a saved position was in: same inode and first bytes, else same first bytes.
+
+    The first bytes must match even when the inode does: once a file is deleted while stopped
+    (a rotated file compressed or removed), the file system gives its inode to the next new
+    file, such as the copy ``copytruncate`` makes. A file that was empty when saved (an empty
+    fingerprint) is therefore never found again by inode alone; nothing of it had been read,
+    and if it has lines now it is read from its start like any other file not seen before.
+    """
     fingerprint = position.fingerprint
     for candidate in pool:
         if (
             _identity(candidate) == (position.device, position.inode)
-            and (fingerprint.size == 0 or fingerprint.matches(candidate.head))
+            and fingerprint.matches(candidate.head)
             and candidate.status.st_size >= position.offset
         ):
             return candidate
