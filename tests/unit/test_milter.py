@@ -116,9 +116,14 @@ def test_reject_and_none_actions():
     assert [p.code for p in deliver(cfg, ORDINARY)] == [mc.R_CONTINUE]
 
 
-def test_authenticated_senders_pass_untouched():
-    """Mail of a SASL-authenticated client is outgoing: no analysis, no header."""
-    assert [p.code for p in deliver(config(), PHISHING, auth="somu")] == [mc.R_CONTINUE]
+def test_authenticated_senders_are_not_judged_but_lose_forged_verdicts():
+    """Mail of a SASL-authenticated client is outgoing: no analysis, no verdict added — but a
+    forged X-Mailwarden-Verdict it carries is removed (a hijacked account must not hand
+    colleagues a 'clean' label)."""
+    replies = deliver(config(), PHISHING, auth="somu")
+    assert [p.code for p in replies] == [mc.R_CHGHEADER, mc.R_CONTINUE]
+    assert replies[0].data == b"\0\0\0\x01X-Mailwarden-Verdict\0\0"
+    assert fields(replies) == []
     checked = deliver(config(check_authenticated=True), PHISHING, auth="somu")
     assert mc.R_QUARANTINE in [p.code for p in checked]
 

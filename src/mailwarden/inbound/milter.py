@@ -43,7 +43,9 @@ class InboundMilter:
     def decide(self, message: MilterMessage) -> MilterActions:
         m = self.cfg.milter
         if message.auth_user and not m.check_authenticated:
-            return MilterActions()
+            # not judged, but a forged verdict must not pass on to colleagues either: a
+            # hijacked internal account is the threat this project is about
+            return MilterActions(delete_headers=self._forged(message))
         verdict = analyze_message(message.raw,
                                   self.ctx.envelope(message.mail_from, message.recipients))
         if message.truncated:
@@ -57,7 +59,7 @@ class InboundMilter:
 
     def unchecked(self, message: MilterMessage, why: str) -> MilterActions:
         if message.auth_user and not self.cfg.milter.check_authenticated:
-            return MilterActions()
+            return MilterActions(delete_headers=self._forged(message))
         return MilterActions(unchecked_headers(why, self.cfg.milter.languages),
                              self._forged(message))
 
