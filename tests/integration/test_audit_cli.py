@@ -1,6 +1,7 @@
 """``mailwarden audit`` end to end: the real command in a process, asking a real DNS server on
 loopback; the table, --json, --html, --lang ja, --file with many domains, usage errors (exit 2)
-and hostile DNS text escaped in the HTML report."""
+and hostile DNS text escaped in the HTML report; a domain pointing at a loopback address is
+not connected to without --allow-private, and is with it."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mailstack.common import missing_component
 from mailstack.dns import ZoneServer
 
 from mailwarden.audit.dns import DnsClient
@@ -24,6 +28,7 @@ from mailwarden.audit.runner import audit_all
 
 ROOT = Path(__file__).resolve().parents[2]
 MANY = 30
+INTERNAL = "127.42.0.25"  # a loopback address of its own: nothing else listens there
 
 
 def txt(value: str) -> str:
@@ -44,6 +49,10 @@ def zone() -> Iterator[ZoneServer]:
     server.add("_dmarc.hostile.example", "TXT",
                txt("v=DMARC1; p=reject; x=<script>alert(1)</script>"))
     server.servfail.update({"sf.example", "_dmarc.sf.example"})
+    server.add("internal.example", "MX", "10 mx.internal.example.")
+    server.add("mx.internal.example", "A", INTERNAL)
+    server.add("_mta-sts.internal.example", "TXT", txt("v=STSv1; id=1"))
+    server.add("mta-sts.internal.example", "A", INTERNAL)
     for n in range(MANY):
         server.add(f"_dmarc.d{n}.many.example", "TXT", txt("v=DMARC1; p=quarantine"))
     server.start()
@@ -148,6 +157,82 @@ def test_invalid_and_japanese_domains(zone: ZoneServer,
     assert idn["domain"] == "xn--zckzah.example" and idn["grades"]["dmarc"] == "F"
     assert good["grades"]["dmarc"] == "A"
     assert "s2026" in good["areas"]["dkim"]["facts"]["selectors_tried"]
+
+
+class Counter:
+    """Listeners on INTERNAL ports 25 and 443 counting the connections they accept."""
+
+    def __init__(self) -> None:
+        self.counts = {25: 0, 443: 0}
+        self.sockets: list[socket.socket] = []
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> Counter:
+        for port in self.counts:
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                listener.bind((INTERNAL, port))
+            except OSError as exc:
+                listener.close()
+                self.stop()
+                missing_component(f"cannot listen on {INTERNAL}:{port} ({exc}): needs root")
+            listener.listen(16)
+            listener.settimeout(0.1)
+            self.sockets.append(listener)
+            thread = threading.Thread(target=self._accept, args=(listener, port), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def _accept(self, listener: socket.socket, port: int) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.counts[port] += 1
+            connection.close()
+
+    def stop(self) -> None:
+        for listener in self.sockets:
+            listener.close()
+        for thread in self.threads:
+            thread.join(5)
+
+
+@pytest.fixture
+def counter() -> Iterator[Counter]:
+    listeners = Counter().start()
+    try:
+        yield listeners
+    finally:
+        listeners.stop()
+
+
+def _findings(document: dict[str, Any]) -> dict[str, str]:
+    [domain] = document["domains"]
+    return {f["check"]: f["status"] for area in domain["areas"].values()
+            for f in area["findings"]}
+
+
+def test_internal_addresses_need_allow_private(zone: ZoneServer, psl_env: dict[str, str],
+                                               counter: Counter) -> None:
+    """A domain whose MX and MTA-STS host are a loopback address: without --allow-private
+    nothing connects there (both are reported instead, and the MX area says the address is
+    not public); with it, the policy fetch and the SMTP probe connect as before."""
+    args = ("--json", "--probe-smtp", "--relay-test", "internal.example")
+    found = _findings(as_json(audit(zone, psl_env, *args)))
+    assert counter.counts == {25: 0, 443: 0}
+    assert found["smtp.private_address"] == "warn"
+    assert found["mta_sts.private_address"] == "warn"
+    assert found["mx.address_not_public"] == "warn"
+    assert not any(c.startswith("smtp.relay") for c in found)
+    allowed = _findings(as_json(audit(zone, psl_env, *args, "--allow-private")))
+    assert counter.counts[25] >= 1 and counter.counts[443] >= 1
+    assert "smtp.private_address" not in allowed and "mta_sts.private_address" not in allowed
 
 
 @pytest.mark.parametrize("args", [

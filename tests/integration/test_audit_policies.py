@@ -2,12 +2,14 @@
 (ZoneServer) and a real HTTPS server on 127.0.0.1 with certificates from a test CA made by
 openssl: the policy host is found through the audit's DNS client and fetched with SNI and
 certificate verification; redirects, wrong media types, oversized bodies, expired, self-signed
-and wrong-name certificates, timeouts and refused connections each get their finding."""
+and wrong-name certificates, timeouts and refused connections each get their finding. The
+servers run on loopback, so the audits here pass ``allow_private``; without it a policy host
+on a non-public address is reported and never connected to."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -125,6 +127,13 @@ def zone() -> Iterator[ZoneServer]:
     _mail_domain(server, "wildcard.example")
     server.add("mta-sts.wildcard.example", "A", "127.0.0.1")  # as a wildcard A gives it
     server.add("nomail.example", "MX", "0 .")
+    for name, addresses in (("private", ("127.0.0.1",)),
+                            ("mapped", ("127.0.0.2", "::ffff:7f00:1", "10.1.2.3")),
+                            ("metadata", ("169.254.169.254",))):
+        _mail_domain(server, f"{name}.example")
+        server.add(f"_mta-sts.{name}.example", "TXT", txt("v=STSv1; id=1"))
+        for address in addresses:
+            server.add(f"mta-sts.{name}.example", "AAAA" if ":" in address else "A", address)
     for name in ("good", "sub.good", "unmatched", "testing", "redirect", "ctype", "big",
                  "notfound", "notxt", "badpolicy", "slow", "expired", "wrongname",
                  "selfsigned"):
@@ -168,7 +177,7 @@ def run(zone: ZoneServer, https: HttpsServer, pki: PolicyCa, area: str, domain: 
         **options: object) -> AreaResult:
     client = DnsClient.from_option(zone.address, timeout=0.5, retries=1)
     settings: dict[str, object] = {"https_port": https.port, "ca_file": str(pki.ca_file),
-                                   "timeout": 3.0, **options}
+                                   "timeout": 3.0, "allow_private": True, **options}
     ctx = AuditContext(client, AuditOptions(**settings))  # type: ignore[arg-type]
     return asyncio.run(AREAS[area](domain, ctx))
 
@@ -323,6 +332,74 @@ def test_missing_mta_sts_and_domains_without_mail(audit: Audit) -> None:
     assert checks(sf) == {"mta_sts.unchecked": "unchecked"}
 
 
+# -- non-public policy hosts -----------------------------------------------------------------
+
+
+class Listener:
+    """A TCP port on 127.0.0.1 that counts the connections it accepts (and closes them)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.port = 0
+
+    async def run(self, body: Callable[[int], Awaitable[AreaResult]]) -> AreaResult:
+        async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            writer.close()
+
+        server = await asyncio.start_server(count, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        try:
+            return await body(self.port)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+
+def sts_at(zone: ZoneServer, domain: str, listener: Listener, allow: bool) -> AreaResult:
+    """The MTA-STS area of ``domain``, its policy host's port 443 played by ``listener``."""
+    client = DnsClient.from_option(zone.address, timeout=0.5, retries=1)
+
+    async def body(port: int) -> AreaResult:
+        options = AuditOptions(https_port=port, timeout=1.0, allow_private=allow)
+        return await audit_mta_sts(domain, AuditContext(client, options))
+
+    return asyncio.run(listener.run(body))
+
+
+@pytest.mark.parametrize(("domain", "addresses"), [
+    ("private.example", ["127.0.0.1"]),
+    ("mapped.example", ["127.0.0.2", "10.1.2.3", "::ffff:127.0.0.1"]),
+    ("metadata.example", ["169.254.169.254"]),
+])
+def test_private_policy_host_is_not_connected_to(zone: ZoneServer, domain: str,
+                                                 addresses: list[str]) -> None:
+    """By default a policy host on loopback, RFC 1918, IPv4-mapped loopback or the cloud
+    metadata address is reported (warn, every address named) and never connected to."""
+    listener = Listener()
+    result = sts_at(zone, domain, listener, allow=False)
+    assert listener.connections == 0
+    found = checks(result)
+    assert found["mta_sts.private_address"] == "warn", found
+    assert sorted(evidence(result, "mta_sts.private_address")["addresses"]) == sorted(addresses)
+    [note] = [f for f in result.findings if f.check == "mta_sts.private_address"]
+    assert "--allow-private" in note.en and "--allow-private" in note.ja
+    assert not any(c in found for c in ("mta_sts.connect_failed", "mta_sts.fetch_timeout",
+                                        "mta_sts.tls_failed", "mta_sts.policy_found"))
+    assert result.facts["fetch"]["error"] == "private_address"
+
+
+def test_allow_private_connects_to_a_loopback_policy_host(zone: ZoneServer) -> None:
+    """With allow_private the same host is fetched as before: the listener is reached (and,
+    closing at once, the fetch fails as a TLS or connection failure, not as private)."""
+    listener = Listener()
+    result = sts_at(zone, "private.example", listener, allow=True)
+    assert listener.connections >= 1
+    found = checks(result)
+    assert "mta_sts.private_address" not in found
+    assert {"mta_sts.tls_failed", "mta_sts.connect_failed"} & set(found), found
+
+
 # -- TLS-RPT ---------------------------------------------------------------------------------
 
 
@@ -423,7 +500,8 @@ def test_the_runner_audits_every_registered_area(zone: ZoneServer, https: HttpsS
                                                  pki: PolicyCa) -> None:
     """The registry runs the new areas next to the others, sharing one DNS client."""
     client = DnsClient.from_option(zone.address, timeout=0.5, retries=1)
-    ctx = AuditContext(client, AuditOptions(https_port=https.port, ca_file=str(pki.ca_file)))
+    ctx = AuditContext(client, AuditOptions(https_port=https.port, ca_file=str(pki.ca_file),
+                                            allow_private=True))
     [report] = asyncio.run(audit_all(["good.example"], ctx))
     assert {"mta_sts", "tls_rpt", "bimi", "dnssec", "dane"} <= set(report.areas)
     grades = {name: area.grade for name, area in report.areas.items()}

@@ -4,7 +4,9 @@ openssl binary: STARTTLS with a valid certificate, no STARTTLS, self-signed / wr
 expired certificates each reported on its own, TLS 1.0/1.1 accepted or refused, AUTH before
 STARTTLS, an open relay found with --relay-test and not tried without it; and servers that
 misbehave (silent, refusing, an endless banner line, endless lines, a slow drip) ending in
-"could not check" within bounds of time and memory."""
+"could not check" within bounds of time and memory. Everything runs on 127.0.0.1, so the
+probes here pass ``allow_private``; without it an MX on a non-public address is reported and
+never connected to (nor relay-tested)."""
 
 from __future__ import annotations
 
@@ -132,6 +134,10 @@ def zone() -> Iterator[ZoneServer]:
     server = ZoneServer()
     server.add(DOMAIN, "MX", f"10 {MX}.")
     server.add(MX, "A", "127.0.0.1")
+    server.add("private.test", "MX", "10 mx.private.test.", "20 mx2.private.test.")
+    server.add("mx.private.test", "A", "127.0.0.1", "10.0.0.25")
+    server.add("mx.private.test", "AAAA", "::1", "::ffff:7f00:1")
+    server.add("mx2.private.test", "A", "198.18.0.25", "0.1.2.3", "240.0.0.25", "100.64.0.25")
     server.start()
     try:
         yield server
@@ -144,7 +150,8 @@ def probe(zone: ZoneServer, port: int, *, certs: Certs | None = None, relay_test
     """The SMTP area of probe.test, its MX reached on ``port``."""
     client = DnsClient.from_option(zone.address, timeout=0.5, retries=1)
     options = AuditOptions(probe_smtp=True, relay_test=relay_test, smtp_port=port,
-                           timeout=timeout, ca_file=str(certs.ca) if certs else "")
+                           timeout=timeout, ca_file=str(certs.ca) if certs else "",
+                           allow_private=True)
     return asyncio.run(audit_smtp(DOMAIN, AuditContext(client, options)))
 
 
@@ -360,7 +367,8 @@ def test_hostile_server_is_bounded(zone: ZoneServer, kind: str, check: str) -> N
         server = await asyncio.start_server(serve, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         client = DnsClient.from_option(zone.address, timeout=0.5, retries=1)
-        options = AuditOptions(probe_smtp=True, smtp_port=port, timeout=1.0)
+        options = AuditOptions(probe_smtp=True, smtp_port=port, timeout=1.0,
+                               allow_private=True)
         tracemalloc.start()
         try:
             result = await audit_smtp(DOMAIN, AuditContext(client, options))
@@ -406,7 +414,8 @@ def test_probe_budget_keeps_what_was_learnt(zone: ZoneServer,
         server = await asyncio.start_server(slow, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         client = DnsClient.from_option(zone.address, timeout=0.5, retries=1)
-        options = AuditOptions(probe_smtp=True, smtp_port=port, timeout=0.3)
+        options = AuditOptions(probe_smtp=True, smtp_port=port, timeout=0.3,
+                               allow_private=True)
         try:
             return await audit_smtp(DOMAIN, AuditContext(client, options))
         finally:
@@ -418,3 +427,67 @@ def test_probe_budget_keeps_what_was_learnt(zone: ZoneServer,
     found = checks(result)
     assert found["smtp.probe_budget"] == "unchecked" and found["smtp.banner"] == "info"
     assert "smtp.starttls_missing" not in found and result.grade == "C"
+
+
+# -- non-public addresses --------------------------------------------------------------------
+
+
+def _probe_counting(zone: ZoneServer, domain: str, *, allow: bool,
+                    relay_test: bool = False) -> tuple[AreaResult, int]:
+    """The SMTP area of ``domain`` against a 127.0.0.1 listener that greets, accepts every
+    command (an open relay) and counts its connections."""
+    connections = [0]
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections[0] += 1
+        try:
+            writer.write(b"220 internal.lan ESMTP secret-banner\r\n")
+            while (line := await reader.readline()) and not line.upper().startswith(b"QUIT"):
+                writer.write(b"250 ok\r\n")
+            writer.write(b"221 bye\r\n")
+            await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def run() -> AreaResult:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = DnsClient.from_option(zone.address, timeout=0.5, retries=1)
+        options = AuditOptions(probe_smtp=True, relay_test=relay_test, smtp_port=port,
+                               timeout=1.0, allow_private=allow)
+        try:
+            return await audit_smtp(domain, AuditContext(client, options))
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    result = asyncio.run(run())
+    return result, connections[0]
+
+
+def test_private_mx_is_not_probed(zone: ZoneServer) -> None:
+    """By default an MX on loopback, RFC 1918, IPv4-mapped loopback, benchmarking, "this
+    network", reserved or shared addresses is reported per host (warn, every address named)
+    and never connected to: no banner in the report, no open relay found with --relay-test."""
+    result, connections = _probe_counting(zone, "private.test", allow=False, relay_test=True)
+    assert connections == 0
+    found = [f for f in result.findings if f.check == "smtp.private_address"]
+    assert {f.evidence["host"]: sorted(f.evidence["addresses"]) for f in found} == {
+        "mx.private.test": ["10.0.0.25", "127.0.0.1", "::1", "::ffff:127.0.0.1"],
+        "mx2.private.test": ["0.1.2.3", "100.64.0.25", "198.18.0.25", "240.0.0.25"]}
+    assert all(f.status == "warn" and "--allow-private" in f.en and "--allow-private" in f.ja
+               for f in found)
+    assert {f.check for f in result.findings} == {"smtp.private_address"}
+    assert result.facts["servers"] == [] and "secret-banner" not in str(result.to_dict())
+
+
+def test_allow_private_probes_a_loopback_mx(zone: ZoneServer) -> None:
+    """With allow_private the same MX is probed as before: the banner is read and the relay
+    test finds the (loopback) server open."""
+    result, connections = _probe_counting(zone, DOMAIN, allow=True, relay_test=True)
+    assert connections >= 2  # the main session and the relay test
+    found = checks(result)
+    assert "smtp.private_address" not in found and found["smtp.relay_open"] == "fail"
+    assert "secret-banner" in str(evidence(result, "smtp.banner")["reply"])

@@ -1,7 +1,9 @@
 """One HTTPS GET the way an MTA-STS sender makes it (RFC 8461 §3.3): the host name resolved
 through the audit's DNS client, the certificate verified for that name (system CAs plus an
 optional extra CA file), redirects never followed, the body capped, everything bounded by a
-timeout. Written on asyncio streams: no HTTP library, nothing cached.
+timeout. Written on asyncio streams: no HTTP library, nothing cached. Unless
+``allow_private``, only public addresses (:func:`mailwarden.audit.addresses.public`) are
+connected to; the others are listed in ``skipped``.
 
 :func:`fetch` never raises for network trouble; the :class:`Fetched` result says what
 happened (``error`` is one of ``ERRORS``).
@@ -16,7 +18,10 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-ERRORS = ("no_address", "dns_unchecked", "connect", "timeout", "certificate", "tls", "http")
+from mailwarden.audit.addresses import public
+
+ERRORS = ("no_address", "dns_unchecked", "private_address", "connect", "timeout",
+          "certificate", "tls", "http")
 MAX_BODY = 64 * 1024
 MAX_LINE = 8192
 MAX_HEADERS = 100
@@ -37,6 +42,7 @@ class Fetched:
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names, first value
     body: bytes = b""
     too_large: bool = False  # the body is longer than the cap (only the cap was read)
+    skipped: list[str] = field(default_factory=list)  # non-public addresses not connected to
     error: str = ""
     reason: str = ""
 
@@ -46,18 +52,26 @@ class Fetched:
 
 
 async def fetch(dns: Any, host: str, path: str, port: int = 443, ca_file: str = "",
-                timeout: float = 5.0, limit: int = MAX_BODY) -> Fetched:
-    """GET ``https://host:port/path``; tries each address of ``host`` (IPv4 first)."""
+                timeout: float = 5.0, limit: int = MAX_BODY,
+                allow_private: bool = False) -> Fetched:
+    """GET ``https://host:port/path``; tries each (public) address of ``host``, IPv4 first."""
     url = f"https://{host}{'' if port == 443 else f':{port}'}{path}"
     addresses, problem = await _addresses(dns, host)
     if problem is not None:
         return Fetched(url, error=problem[0], reason=problem[1])
+    skipped = [] if allow_private else [a for a in addresses if not public(a)]
+    usable = [a for a in addresses if a not in skipped]
+    skipped = skipped[:MAX_ADDRESSES]
+    if not usable:
+        return Fetched(url, address=skipped[0], skipped=skipped, error="private_address",
+                       reason="only non-public addresses: " + ", ".join(skipped))
     context = _context(ca_file)
     result = Fetched(url, error="connect", reason="no address answered")
-    for address in addresses[:MAX_ADDRESSES]:
+    for address in usable[:MAX_ADDRESSES]:
         result = await _one(url, address, host, path, port, context, timeout, limit)
         if result.error not in ("connect", "timeout"):
-            return result
+            break
+    result.skipped = skipped
     return result
 
 

@@ -119,6 +119,9 @@ class AuditOptions:
     https_port: int = 443  # MTA-STS policy fetch
     smtp_port: int = 25  # SMTP probe
     timeout: float = 5.0  # network timeout of one HTTPS fetch or SMTP step
+    # connect (MTA-STS fetch, SMTP probe) to non-public addresses too (an internal audit,
+    # tests); off by default, a hostile domain must not make the audit reach this network
+    allow_private: bool = False
 
 
 @dataclass

@@ -49,6 +49,7 @@ POLICY_PROBLEMS = {
 FETCH_ERRORS = {
     "no_address": ("mta_sts.host_missing", "fail"),
     "dns_unchecked": ("mta_sts.host_unchecked", "unchecked"),
+    "private_address": ("mta_sts.private_address", "warn"),
     "connect": ("mta_sts.connect_failed", "fail"),
     "timeout": ("mta_sts.fetch_timeout", "unchecked"),
     "certificate": ("mta_sts.certificate_invalid", "fail"),
@@ -137,9 +138,15 @@ async def _fetch_policy(result: AreaResult, domain: str, ctx: AuditContext) -> P
     options = ctx.options
     host = f"mta-sts.{domain}"
     got = await fetch(ctx.dns, host, POLICY_PATH, options.https_port, options.ca_file,
-                      options.timeout)
+                      options.timeout, allow_private=options.allow_private)
     result.facts["fetch"] = {"url": got.url, "address": got.address, "status": got.status,
-                             "content_type": got.content_type[:100], "error": got.error}
+                             "content_type": got.content_type[:100], "error": got.error,
+                             "skipped": got.skipped}
+    if got.skipped:
+        note(result, "mta_sts.private_address", "warn", host=host, url=got.url,
+             addresses=got.skipped)
+    if got.error == "private_address":
+        return None
     if got.error:
         check, status = FETCH_ERRORS[got.error]
         note(result, check, status, host=host, url=got.url, address=got.address,

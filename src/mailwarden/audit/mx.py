@@ -14,6 +14,7 @@ from typing import Any
 
 from dns import reversename
 
+from mailwarden.audit.addresses import public
 from mailwarden.audit.dns import valid_name
 from mailwarden.audit.messages import note, render
 from mailwarden.audit.model import AreaResult, AuditContext, Record
@@ -21,16 +22,7 @@ from mailwarden.audit.model import AreaResult, AuditContext, Record
 MAX_HOSTS = 10
 MAX_ADDRESSES = 8
 MAX_PTR_NAMES = 4
-NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
 _HOST = re.compile(r"^[a-z0-9_]([a-z0-9\-_]{0,61}[a-z0-9_])?$")
-
-
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast:
-        return False
-    return not any(ip.version == n.version and ip in n for n in NOT_PUBLIC)
 
 
 def is_ip_literal(host: str) -> bool:
@@ -123,7 +115,7 @@ async def _host(result: AreaResult, dns: Any, domain: str, host: str) -> None:
     elif not addresses:
         note(result, "mx.no_address", "fail", host=host, a=a.status, aaaa=aaaa.status)
     for address in addresses:
-        if not is_public(address):
+        if not public(address):
             note(result, "mx.address_not_public", "warn", host=host, address=address)
     await asyncio.gather(*(_fcrdns(result, dns, host, addr) for addr in addresses))
 

@@ -74,6 +74,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "could not look up the policy host {host} ({reason})",
         "ポリシーのホスト {host} を確認できませんでした（{reason}）",
     ),
+    "mta_sts.private_address": (
+        "the policy host {host} resolves to a non-public address ({addresses}); not probed "
+        "— use --allow-private for an internal audit",
+        "ポリシーのホスト {host} は公開されていないアドレス（{addresses}）を指しています。"
+        "接続試験は行っていません。内部向けの監査では --allow-private を付けてください",
+    ),
     "mta_sts.connect_failed": (
         "could not connect to {url} ({reason}): senders cannot fetch the policy and apply "
         "none",

@@ -6,7 +6,10 @@ The servers are the domain's MX hosts by preference (the first :data:`MAX_HOSTS`
 domain itself when it has no MX but an address (RFC 5321 §5.1); never any other host, so the
 relay test only ever touches the domain's own servers. Each host is probed on its first IPv4
 and its first IPv6 address, on ``AuditOptions.smtp_port`` (25 unless a test says otherwise),
-every host at the same time.
+every host at the same time. Only public addresses are probed unless
+``AuditOptions.allow_private``: a hostile domain whose MX is 127.0.0.1 or 10.0.0.1 must not
+make the audit read banners and certificates of this network, nor find "open relays" that
+only trust the auditing machine.
 
 ``audit_smtp(domain, ctx)`` is the area check the runner calls.
 """
@@ -17,6 +20,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from mailwarden.audit.addresses import public
 from mailwarden.audit.dns import valid_name
 from mailwarden.audit.model import AreaResult, AuditContext
 from mailwarden.audit.mx import is_ip_literal
@@ -31,8 +35,8 @@ async def audit_smtp(domain: str, ctx: AuditContext) -> AreaResult:
     """Probe the mail servers of ``domain``."""
     result = AreaResult("smtp")
     hosts = await mail_hosts(result, ctx.dns, domain)
-    targets = await addresses(result, ctx.dns, hosts)
     options = ctx.options
+    targets = await addresses(result, ctx.dns, hosts, options.allow_private)
     settings = ProbeSettings(domain, options.smtp_port, options.timeout, options.ca_file,
                              options.relay_test)
     seen = await asyncio.gather(*(probe(host, address, settings) for host, address in targets))
@@ -70,17 +74,25 @@ async def mail_hosts(result: AreaResult, dns: Any, domain: str) -> list[str]:
     return hosts[:MAX_HOSTS]
 
 
-async def addresses(result: AreaResult, dns: Any, hosts: list[str]) -> list[tuple[str, str]]:
-    """(host, address) pairs: each host's first IPv4 and first IPv6 address."""
-    answers = await asyncio.gather(*(_host_addresses(result, dns, h) for h in hosts))
+async def addresses(result: AreaResult, dns: Any, hosts: list[str],
+                    allow_private: bool = False) -> list[tuple[str, str]]:
+    """(host, address) pairs: each host's first (public, unless ``allow_private``) IPv4 and
+    IPv6 address; the non-public addresses left out are named in a finding."""
+    answers = await asyncio.gather(*(_host_addresses(result, dns, h, allow_private)
+                                     for h in hosts))
     return [pair for found in answers for pair in found]
 
 
-async def _host_addresses(result: AreaResult, dns: Any, host: str) -> list[tuple[str, str]]:
+async def _host_addresses(result: AreaResult, dns: Any, host: str,
+                          allow_private: bool) -> list[tuple[str, str]]:
     a, aaaa = await asyncio.gather(dns.query(host, "A"), dns.query(host, "AAAA"))
-    found = [(host, answer.rrs[0].address) for answer in (a, aaaa) if answer.rrs]
-    if found:
-        return found
+    listed = [[rr.address for rr in answer.rrs] for answer in (a, aaaa)]
+    if any(listed):
+        usable = [[x for x in family if allow_private or public(x)] for family in listed]
+        skipped = [x for family in listed for x in family if not (allow_private or public(x))]
+        if skipped:
+            note(result, "smtp.private_address", "warn", host=host, addresses=skipped[:4])
+        return [(host, family[0]) for family in usable if family]
     failed = [x for x in (a, aaaa) if x.status in ("unchecked", "invalid")]
     if failed:
         note(result, "smtp.address_unchecked", "unchecked", host=host, reason=failed[0].reason)

@@ -35,6 +35,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{host} has no A or AAAA record; it was not probed",
         "{host} にはAレコードもAAAAレコードもないため、試験していません",
     ),
+    "smtp.private_address": (
+        "{host} resolves to a non-public address ({addresses}); not probed — use "
+        "--allow-private for an internal audit",
+        "{host} は公開されていないアドレス（{addresses}）を指しています。接続試験は行って"
+        "いません。内部向けの監査では --allow-private を付けてください",
+    ),
     # -- the connection ---------------------------------------------------------------------
     "smtp.connect_failed": (
         "could not connect to {host} [{address}]:{port} ({reason}); not the same as a "

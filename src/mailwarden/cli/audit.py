@@ -90,6 +90,9 @@ def audit_command(
     relay_test: Annotated[bool, typer.Option(
         "--relay-test", help="With --probe-smtp: test the domain's own MX hosts for open "
         "relaying.")] = False,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="Also connect (MTA-STS fetch, SMTP probe) to loopback, private "
+        "and other non-public addresses: for an internal audit only.")] = False,
 ) -> None:
     """Audit SPF, DMARC, DKIM, MX and more for each domain, with the records to publish."""
     names = list(domains or []) + (read_domains(file) if file is not None else [])
@@ -109,7 +112,8 @@ def audit_command(
     client.resolver.timeout = timeout
     client.resolver.lifetime = timeout * (client.retries + 1)
     options = AuditOptions(dkim_selectors=tuple(dkim_selector or ()), probe_smtp=probe_smtp,
-                           relay_test=relay_test, timeout=timeout)
+                           relay_test=relay_test, timeout=timeout,
+                           allow_private=allow_private)
     ctx = AuditContext(client, options)
     unique = list(dict.fromkeys(names))
     reports = asyncio.run(audit_all(unique, ctx, concurrency))
