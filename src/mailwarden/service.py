@@ -10,6 +10,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from mailwarden.store.store import Batch, Store
 log = logging.getLogger("mailwarden.service")
 STATES_PER_FLUSH = 600  # account states written per flush at most (the rest: next flushes)
 STATES_PER_SLICE = 20  # serialised between two chances for requests to be answered
+FLAG_OVERLAP = 120.0  # seconds each flag poll looks back (late commits, clock skew)
 ABSENT_RECHECK = 0.5  # seconds between checks that no other process inserted account states
 
 
@@ -57,10 +59,14 @@ class Runtime:
         self.guard = OutboundGuard(cfg, self.engine)
         self.logins = LoginGuard(cfg, LoginEngine(cfg, self.states, self.engine.geo))
         self.last_flag = time.time()
+        self._applied: dict[str, float] = {}  # account -> updated_at of the flag applied
         self.notify: notify.Dispatcher | None = None
         self.response: ResponseRunner | None = None
         self.responding: set[asyncio.Future[None]] = set()
         self._response_pool: ThreadPoolExecutor | None = None
+        self._not_started: list[str] = []  # incidents whose playbook waits for the worker
+        self._stopping = False  # set by finish_responses: no playbook starts any more
+        self._start_lock = threading.Lock()
 
         # While the store holds no account state but ours (see ``_absent``), a first sighting
         # needs no lookup: the accounts whose state we inserted, and when that was checked.
@@ -141,12 +147,18 @@ class Runtime:
             self._response_pool = ThreadPoolExecutor(1, "mailwarden-response")
         loop = asyncio.get_running_loop()
         for incident_id in incident_ids:
+            with self._start_lock:
+                self._not_started.append(incident_id)
             future = loop.run_in_executor(self._response_pool, self._respond_one, incident_id)
             self.responding.add(future)
             future.add_done_callback(self.responding.discard)
 
     def _respond_one(self, incident_id: str) -> None:
         assert self.response is not None
+        with self._start_lock:
+            if self._stopping:  # recorded as skipped by finish_responses
+                return
+            self._not_started.remove(incident_id)
         try:
             for outcome in self.response.run_automatic(incident_id):
                 op = outcome.operation
@@ -157,11 +169,28 @@ class Runtime:
             log.exception("playbook of incident %s failed", incident_id)
 
     async def finish_responses(self, timeout: float) -> None:
-        """Let running playbooks finish (each action's record shows how far it got)."""
+        """Let running playbooks finish (each action's record shows how far it got); a
+        playbook that has not started by then is recorded as skipped, never silently lost."""
         if self.responding:
             await asyncio.wait(set(self.responding), timeout=timeout)
+        with self._start_lock:
+            self._stopping = True
+            waiting, self._not_started = self._not_started, []
+        if waiting:
+            await asyncio.to_thread(self._skip_responses, waiting)
         if self._response_pool is not None:
             self._response_pool.shutdown(wait=False, cancel_futures=True)
+
+    def _skip_responses(self, incident_ids: list[str]) -> None:
+        assert self.response is not None
+        for incident_id in incident_ids:
+            why = (f"service stopped before the playbook ran; run "
+                   f"`mailwarden incidents respond {incident_id}`")
+            log.warning("incident %s: %s", incident_id, why)
+            try:
+                self.response.skip_automatic(incident_id, why)
+            except Exception:  # logged above; the other incidents are still recorded
+                log.exception("incident %s: cannot record the skipped playbook", incident_id)
 
     def written(self, batch: Batch) -> None:
         """Forget evicted states once stored (unless evicted again, newer, meanwhile)."""
@@ -170,13 +199,32 @@ class Runtime:
                 del self.evicted[account]
 
     def poll_flags(self) -> list[tuple[str, str, float, bool]]:
-        """Quarantine flags changed in the store since the last poll (runs in a thread)."""
+        """Quarantine flags changed in the store since the last poll (runs in a thread).
+
+        A flag's updated_at is its writer's clock, taken before its commit: a writer that
+        waited for the database lock (or runs on a host with a slower clock) commits a row
+        older than one already seen. So each poll looks FLAG_OVERLAP seconds further back
+        and applies every row it has not applied yet (by account and updated_at).
+        """
         changes = []
-        for flag in self.store.flags_since(self.last_flag):
-            self.last_flag = max(self.last_flag, float(flag["updated_at"]))
-            changes.append((str(flag["account"]), str(flag["incident_id"]),
-                            float(flag["since"]), bool(flag["quarantined"])))
+        for flag in self.store.flags_since(self.last_flag - FLAG_OVERLAP):
+            account, stamp = str(flag["account"]), float(flag["updated_at"])
+            if self._applied.get(account, -1.0) >= stamp:
+                continue
+            self._applied[account] = stamp
+            self.last_flag = max(self.last_flag, stamp)
+            changes.append((account, str(flag["incident_id"]), float(flag["since"]),
+                            bool(flag["quarantined"])))
+        horizon = self.last_flag - FLAG_OVERLAP
+        if len(self._applied) > 10_000:
+            self._applied = {a: t for a, t in self._applied.items() if t >= horizon}
         return changes
+
+    def quarantined_at_start(self) -> list[tuple[str, str, float, bool]]:
+        """Quarantines recorded while the service was down (or whose account state was lost
+        in a crash before it was written), to apply once at start."""
+        return [(str(f["account"]), str(f["incident_id"]), float(f["since"]), True)
+                for f in self.store.quarantined()]
 
     def apply_flags(self, changes: list[tuple[str, str, float, bool]]) -> None:
         """Apply releases and quarantines made outside the engine (on the event loop)."""
@@ -280,6 +328,7 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
                 milter_listen: tuple[str, int] | None = None) -> None:
     """Run until SIGTERM/SIGINT; flush on the way out."""
     rt = Runtime(cfg)
+    rt.apply_flags(rt.quarantined_at_start())
     rt.notify = notify.from_config(cfg)
     if cfg.playbook.mode != "off":
         rt.response = ResponseRunner(cfg, rt.store)

@@ -211,3 +211,44 @@ def test_sieve_deactivate_keeps_copies_and_undo_reactivates(
     assert not responder.sieve_deactivate(VICTIM, reason=WHY).changed
     responder.undo(action, reason="it was the user's own rule")
     assert responder.sieve_scripts(VICTIM) == (["forward"], "forward")
+
+
+def shift_jis_message(sender: str, rcpt: str) -> bytes:
+    """A message whose body is Shift_JIS and raw 8-bit bytes (not UTF-8)."""
+    head = (f"From: <{sender}>\r\nTo: <{rcpt}>\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=Shift_JIS\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n").encode("ascii")
+    body = "至急お支払いください。請求書を添付します。\r\n".encode("shift_jis")
+    return head + body + b"8-bit: \x80\x81\xfe\xff\r\n"
+
+
+def test_delete_copies_the_exact_bytes_and_keeps_what_it_cannot_copy(
+    dovecot_factory: DovecotFactory, postfix_factory: PostfixFactory, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The copy of a deleted Shift_JIS / 8-bit message is byte for byte what `postcat -q`
+    prints; a message whose copy is cut at the output bound stays held, not deleted."""
+    dovecot = dovecot_factory(USERS)
+    postfix = postfix_factory(dovecot=dovecot)
+    sjis = postfix.submit(VICTIM, VICTIM_PW, VICTIM, ["a@example.org"],
+                          message=shift_jis_message(VICTIM, "a@example.org"))
+    plain = postfix.submit(VICTIM, VICTIM_PW, VICTIM, ["b@example.org"])
+    postfix.wait_for(lambda: {sjis, plain} <= set(queue_names(postfix)), what="queued")
+    responder = postfix_responder(postfix)
+    responder.hold(VICTIM, reason=WHY)
+    direct = subprocess.run(["postcat", "-c", str(postfix.config_dir), "-q", sjis],
+                            capture_output=True, timeout=30, check=True).stdout
+    assert "至急".encode("shift_jis") in direct and b"\x80\x81\xfe\xff" in direct
+
+    deleted = responder.delete(VICTIM, reason=WHY, copies=tmp_path / "copies",
+                               queue_ids=[sjis])
+
+    copy = deleted.result["copies"][sjis]
+    assert Path(copy["file"]).read_bytes() == direct and copy["bytes"] == len(direct)
+    assert sjis not in queue_names(postfix)
+
+    monkeypatch.setattr("mailwarden.response.executor.MAX_OUTPUT_BYTES", 100)
+    kept = responder.delete(VICTIM, reason=WHY, copies=tmp_path / "copies", queue_ids=[plain])
+    assert not kept.changed and kept.result["not_copied"] == [plain]
+    assert "longer than" in kept.result["copy_errors"][plain]
+    assert queue_names(postfix)[plain] == "hold"

@@ -162,9 +162,10 @@ def test_hostile_account_names_are_recorded_as_failed_and_run_nothing(tmp_path, 
     assert rt.store.quarantined() == []
 
 
-def test_a_crash_half_way_leaves_the_started_record(held):
-    """begin() commits before the operation runs: a process that dies during it leaves a
-    'started' row (and timeline entry) that another connection sees."""
+def test_begin_commits_the_started_row_before_the_operation_runs(held):
+    """begin() commits at once: another connection sees the 'started' row with no finish.
+    Nothing crashes here; the kill -9 during an operation is in
+    tests/integration/test_playbook_crash.py."""
     rt, incident = held
     actions = ActionStore(rt.store)
     action_id = actions.begin(incident_id=incident, account=ACCOUNT, step="kick",

@@ -144,3 +144,31 @@ def test_first_sightings_are_looked_up_once_a_state_left_memory(tmp_path):
     rt.store.write(batch, 1.0)
     rt.written(batch)
     assert not rt.evicted and rt.states.get("a@city.example.jp").quarantined
+
+
+def test_a_late_committed_release_is_still_applied(tmp_path):
+    """A release whose updated_at is older than a flag already polled (its writer waited for
+    the database lock) is applied on a later poll, once; a quarantine recorded while the
+    service was down is applied at start."""
+    rt = runtime(tmp_path)
+    rt.last_flag = 0.0
+    burst(rt)
+    rt.store.write(rt.collect(everything=True), 1.0)
+    rt.poll_releases()
+    assert rt.engine.quarantined("a@city.example.jp")
+    other = Store(rt.cfg.store_url)
+    t0 = rt.last_flag
+    other.quarantine("b@city.example.jp", "INC-b", t0 + 10, "admin")
+    rt.poll_releases()  # last_flag is now t0 + 10
+    assert other.release("a@city.example.jp", t0 + 5, "admin", "late commit")  # older stamp
+    changes = rt.poll_flags()
+    assert [(account, quarantined) for account, _, _, quarantined in changes] == [
+        ("a@city.example.jp", False)]
+    rt.apply_flags(changes)
+    assert not rt.engine.quarantined("a@city.example.jp")
+    assert rt.poll_flags() == []  # applied once
+
+    fresh = runtime(tmp_path)  # a restart: the state of b was never written by an engine
+    assert not fresh.engine.quarantined("b@city.example.jp")
+    fresh.apply_flags(fresh.quarantined_at_start())
+    assert fresh.engine.quarantined("b@city.example.jp")

@@ -4,7 +4,10 @@
   (RFC 1952 allows it); bytes after the last member are ignored with a warning (some senders
   append a line break, e.g. Mimecast's "weird gzip").
 - zip: at most ``max_members`` entries, encrypted ones refused, and the *sum* of what they
-  decompress to capped (overlapping entries cannot multiply the output).
+  decompress to capped (overlapping entries cannot multiply the output); members are
+  decompressed one at a time, as the caller asks for them.
+- All the gzip streams, zip members and plain parts of one input file draw on one ``Budget``
+  (``max_file_unpacked``): a mail of many small attachments cannot unpack more than one file may.
 - One level only: a gzip or zip inside a gzip or zip is refused ("nested archive").
 - mail: parsed with the standard library's ``email`` package (the caller has capped the size),
   at most ``max_parts`` MIME parts, never descending into an attached message (a failure
@@ -18,11 +21,12 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
 from mailwarden.reports.errors import Notes, ReportError
-from mailwarden.reports.limits import DEFAULT, Limits
+from mailwarden.reports.limits import DEFAULT, Budget, Limits
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -60,19 +64,27 @@ def is_mail(data: bytes) -> bool:
     return HEADER_LINE.match(head) is not None
 
 
-def gunzip(data: bytes, limits: Limits = DEFAULT, notes: Notes | None = None) -> bytes:
+def _too_large(own: ReportError, cap: int, budget: Budget | None) -> ReportError:
+    """The error for output past ``cap``: the file's budget's when that was the tighter one."""
+    return budget.over_unpacked() if budget is not None and budget.binds(cap) else own
+
+
+def gunzip(data: bytes, limits: Limits = DEFAULT, notes: Notes | None = None,
+           budget: Budget | None = None) -> bytes:
     """The decompressed bytes of every gzip member, or a ReportError (corrupt, too large)."""
+    cap = budget.room(limits.max_unpacked) if budget is not None else limits.max_unpacked
     out = bytearray()
     rest = data
     for _ in range(MAX_GZIP_MEMBERS):
         inflater = zlib.decompressobj(wbits=31)
-        room = limits.max_unpacked - len(out)
+        room = cap - len(out)
         try:
             chunk = inflater.decompress(rest, room + 1)
         except zlib.error as exc:
             raise ReportError("gzip.corrupt", detail=str(exc)) from None
         if len(chunk) > room:
-            raise ReportError("gzip.too_large", limit=limits.max_unpacked)
+            raise _too_large(ReportError("gzip.too_large", limit=limits.max_unpacked),
+                             limits.max_unpacked, budget)
         if not inflater.eof:
             raise ReportError("gzip.corrupt", detail="the data ends before the gzip stream does")
         out += chunk
@@ -81,11 +93,15 @@ def gunzip(data: bytes, limits: Limits = DEFAULT, notes: Notes | None = None) ->
             break
     if rest and notes is not None:
         notes.add("warn.gzip_trailing", count=len(rest))
+    if budget is not None:
+        budget.take_unpacked(len(out))
     return bytes(out)
 
 
-def unzip(data: bytes, name: str, limits: Limits = DEFAULT) -> list[Payload]:
-    """The files of a zip archive (directories and macOS ``__MACOSX/`` entries skipped)."""
+def unzip(data: bytes, name: str, limits: Limits = DEFAULT,
+          budget: Budget | None = None) -> Iterator[Payload]:
+    """The files of a zip archive (directories and macOS ``__MACOSX/`` entries skipped), one at
+    a time: a member is decompressed only when the one before it has been dealt with."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
@@ -95,40 +111,50 @@ def unzip(data: bytes, name: str, limits: Limits = DEFAULT) -> list[Payload]:
                      if not e.is_dir() and not e.filename.startswith("__MACOSX/")]
             if not files:
                 raise ReportError("zip.empty")
-            budget = [limits.max_unpacked]
-            return [Payload(f"{name}:{e.filename}", _member(archive, e, budget, limits))
-                    for e in files]
+            left = [limits.max_unpacked]
+            for entry in files:
+                yield Payload(f"{name}:{entry.filename}",
+                              _member(archive, entry, left, limits, budget))
     except ReportError:
         raise
     except Exception as exc:  # zipfile raises many kinds on hostile input; each means "corrupt"
         raise ReportError("zip.corrupt", detail=f"{type(exc).__name__}: {exc}") from None
 
 
-def _member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: list[int],
-            limits: Limits) -> bytes:
+def _member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, left: list[int],
+            limits: Limits, budget: Budget | None) -> bytes:
     if entry.flag_bits & 0x1:
         raise ReportError("zip.encrypted", member=entry.filename)
+    room = budget.room(left[0]) if budget is not None else left[0]
     with archive.open(entry) as handle:
-        content = handle.read(budget[0] + 1)
-    if len(content) > budget[0]:
-        raise ReportError("zip.too_large", member=entry.filename, limit=limits.max_unpacked)
-    budget[0] -= len(content)
+        content = handle.read(room + 1)
+    if len(content) > room:
+        raise _too_large(ReportError("zip.too_large", member=entry.filename,
+                                     limit=limits.max_unpacked), left[0], budget)
+    left[0] -= len(content)
+    if budget is not None:
+        budget.take_unpacked(len(content))
     return content
 
 
-def unpack(data: bytes, name: str, limits: Limits = DEFAULT,
-           notes: Notes | None = None) -> list[Payload]:
-    """A gzip or zip opened one level (nested archives refused); anything else as it is."""
+def unpack(data: bytes, name: str, limits: Limits = DEFAULT, notes: Notes | None = None,
+           budget: Budget | None = None) -> Iterator[Payload]:
+    """A gzip or zip opened one level (nested archives refused); anything else as it is.
+
+    Payloads come one at a time; all of them draw on ``budget`` (plain ones too)."""
     if is_gzip(data):
-        payloads = [Payload(name, gunzip(data, limits, notes))]
+        payloads: Iterator[Payload] = iter([Payload(name, gunzip(data, limits, notes, budget))])
     elif is_zip(data):
-        payloads = unzip(data, name, limits)
+        payloads = unzip(data, name, limits, budget)
     else:
-        return [Payload(name, data)]
+        if budget is not None:
+            budget.take_unpacked(len(data))
+        yield Payload(name, data)
+        return
     for payload in payloads:
         if is_gzip(payload.data) or is_zip(payload.data):
             raise ReportError("archive.nested", outer=name, inner=payload.name)
-    return payloads
+        yield payload
 
 
 def parse_mail(data: bytes) -> Message:
@@ -173,14 +199,13 @@ def _filename(part: Message) -> str:
         return ""
 
 
-def attachments(parts: list[Message]) -> list[tuple[str, bytes]]:
-    """Parts that carry a report by type or file name, or an XML report inline."""
-    found = []
+def attachments(parts: list[Message]) -> Iterator[tuple[str, bytes]]:
+    """Parts that carry a report by type or file name, or an XML report inline (decoded one at
+    a time, as they are asked for)."""
     for index, part in enumerate(parts, 1):
         kind = part.get_content_type()
         filename = _filename(part)
         content = decoded(part) if kind.split("/")[0] != "message" else b""
         inline_xml = kind == "text/plain" and content.lstrip()[:9] in (b"<?xml ver", b"<feedback")
         if kind in REPORT_TYPES or REPORT_NAME.search(filename) or inline_xml:
-            found.append((f"part {index} ({filename or kind})", content))
-    return found
+            yield f"part {index} ({filename or kind})", content

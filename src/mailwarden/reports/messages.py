@@ -18,6 +18,16 @@ ERRORS: dict[str, tuple[str, str]] = {
     "file.too_large": ("the file is larger than {limit} bytes; it is not read",
                        "ファイルが{limit}バイトを超えているため読み込みません"),
     "file.empty": ("the file is empty", "ファイルが空です"),
+    "file.unpacked_budget": (
+        "the reports in this file decompress to more than {limit} bytes together (all its "
+        "attachments and archive members count); the rest of the file is not read",
+        "このファイルのレポートは展開後の合計が{limit}バイトを超えます（すべての添付ファイルと"
+        "アーカイブ内のファイルの合計）。ファイルの残りは読み込みません"),
+    "file.records_budget": (
+        "the reports in this file have more than {limit} records together (all its attachments "
+        "and archive members count); the rest of the file is not read",
+        "このファイルのレポートはレコード数の合計が{limit}を超えます（すべての添付ファイルと"
+        "アーカイブ内のファイルの合計）。ファイルの残りは読み込みません"),
     "gzip.corrupt": ("corrupt gzip data: {detail}", "gzipデータが壊れています: {detail}"),
     "gzip.too_large": (
         "the gzip data decompresses to more than {limit} bytes (a decompression bomb?)",

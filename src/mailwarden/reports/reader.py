@@ -4,22 +4,29 @@ A file may hold several reports (a zip of two XMLs, a mail with two attachments)
 out as an ``Outcome`` with the report or the error for that part, so one bad member does not
 hide the good ones. An error that concerns the whole file (too large, a broken archive, a mail
 without any report) is raised as a ``ReportError``.
+
+Outcomes come one at a time (``outcomes``): a part is unpacked and parsed only when the one
+before it has been dealt with, so the caller can store each report and let it go. All parts of
+one file share one ``Budget`` of unpacked bytes and records; going over it raises
+``BudgetExceeded`` and ends the file (the outcomes before it stand).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
 from mailwarden.reports import containers, failure
 from mailwarden.reports.dmarc_xml import parse_aggregate
 from mailwarden.reports.errors import Note, Notes, ReportError
-from mailwarden.reports.limits import DEFAULT, Limits
-from mailwarden.reports.model import Report
+from mailwarden.reports.limits import DEFAULT, Budget, BudgetExceeded, Limits
+from mailwarden.reports.model import AggregateReport, Report, TlsReport
 from mailwarden.reports.tlsrpt import parse_tls
 
 BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+TOO_MANY = frozenset({"dmarc.too_many_records", "tls.too_many"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,57 +59,103 @@ def with_notes(report: Report, notes: tuple[Note, ...]) -> Report:
     return dataclasses.replace(report, warnings=notes + report.warnings) if notes else report
 
 
-def _payloads(payloads: list[containers.Payload], limits: Limits,
-              notes: tuple[Note, ...] = ()) -> list[Outcome]:
-    outcomes = []
+def records(report: Report) -> int:
+    """What a report costs of its file's record budget."""
+    if isinstance(report, AggregateReport):
+        return len(report.records)
+    if isinstance(report, TlsReport):
+        return sum(1 + len(p.failures) for p in report.policies)
+    return 1
+
+
+def _parse(payload: containers.Payload, budget: Budget, notes: Notes) -> Outcome:
+    """One payload's outcome; a report past what is left of the file's records ends the file."""
+    limits = budget.record_limits()
+    try:
+        report = parse_content(payload.data, limits)
+    except BudgetExceeded:
+        raise
+    except ReportError as exc:
+        if exc.note.key in TOO_MANY and budget.binds_records():
+            raise budget.over_records() from None
+        return Outcome(payload.name, error=exc)
+    budget.take_records(records(report))
+    return Outcome(payload.name, report=with_notes(report, notes.done()))
+
+
+def _payloads(payloads: Iterator[containers.Payload], budget: Budget,
+              notes: Notes) -> Iterator[Outcome]:
     for payload in payloads:
-        try:
-            report = parse_content(payload.data, limits)
-        except ReportError as exc:
-            outcomes.append(Outcome(payload.name, error=exc))
-            continue
-        outcomes.append(Outcome(payload.name, report=with_notes(report, notes)))
-    return outcomes
+        yield _parse(payload, budget, notes)
 
 
-def read(data: bytes, name: str, limits: Limits = DEFAULT) -> list[Outcome]:
-    """Every report in one file's bytes (``name`` is used in messages only)."""
+def outcomes(data: bytes, name: str, limits: Limits = DEFAULT,
+             budget: Budget | None = None) -> Iterator[Outcome]:
+    """Every report in one file's bytes, one at a time (``name`` is used in messages only)."""
+    budget = budget if budget is not None else Budget(limits)
     if not data.strip():
         raise ReportError("file.empty")
     if not containers.is_gzip(data) and not containers.is_zip(data) and containers.is_mail(data):
-        return read_mail(containers.parse_mail(data), name, limits)
+        mail = containers.parse_mail(data)
+        del data  # the parsed mail holds what is needed
+        yield from mail_outcomes(mail, name, limits, budget)
+        return
     notes = Notes()
-    payloads = containers.unpack(data, name, limits, notes)
-    return _payloads(payloads, limits, notes.done())
+    yield from _payloads(containers.unpack(data, name, limits, notes, budget), budget, notes)
+
+
+def read(data: bytes, name: str, limits: Limits = DEFAULT) -> list[Outcome]:
+    """Every report in one file's bytes, as a list (see ``outcomes``)."""
+    return list(outcomes(data, name, limits))
 
 
 def read_mail(mail: Message, name: str, limits: Limits = DEFAULT) -> list[Outcome]:
+    """Every report in a parsed mail, as a list (see ``mail_outcomes``)."""
+    return list(mail_outcomes(mail, name, limits, Budget(limits)))
+
+
+def mail_outcomes(mail: Message, name: str, limits: Limits,
+                  budget: Budget) -> Iterator[Outcome]:
     """A report mail: a failure report if it has an ARF part, else its report attachments, else
     Exim's plain-text failure report."""
     parts = containers.leaf_parts(mail, limits)
     arf = next((p for p in parts if p.get_content_type() == "message/feedback-report"), None)
     if arf is not None:
-        return [_failure(mail, arf, parts, name)]
-    outcomes: list[Outcome] = []
+        yield _failure(mail, arf, parts, name)
+        return
+    found = False
     for label, content in containers.attachments(parts):
-        where = f"{name}: {label}"
-        try:
-            notes = Notes()
-            unpacked = containers.unpack(content, where, limits, notes)
-        except ReportError as exc:
-            outcomes.append(Outcome(where, error=exc))
-            continue
-        outcomes.extend(_payloads(unpacked, limits, notes.done()))
-    if outcomes:
-        return outcomes
+        found = True
+        yield from _attachment(content, f"{name}: {label}", limits, budget)
+    if found:
+        return
     for part in parts:
         if part.get_content_type() == "text/plain":
             text = containers.decoded(part).decode("utf-8", "replace")
             report = failure.from_exim_text(mail, text)
             if report is not None:
-                return [Outcome(name, report=report)]
+                yield Outcome(name, report=report)
+                return
     raise ReportError("mail.no_report",
                       parts=", ".join(p.get_content_type() for p in parts[:12]) or "none")
+
+
+def _attachment(content: bytes, where: str, limits: Limits,
+                budget: Budget) -> Iterator[Outcome]:
+    """One attachment's outcomes; its container's own error is that part's outcome."""
+    notes = Notes()
+    payloads = containers.unpack(content, where, limits, notes, budget)
+    while True:
+        try:
+            payload = next(payloads, None)
+        except BudgetExceeded:
+            raise
+        except ReportError as exc:
+            yield Outcome(where, error=exc)
+            return
+        if payload is None:
+            return
+        yield _parse(payload, budget, notes)
 
 
 def _failure(mail: Message, arf: Message, parts: list[Message], name: str) -> Outcome:

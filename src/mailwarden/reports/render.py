@@ -9,7 +9,6 @@ from typing import Any
 from mailwarden.reports.errors import note_text, shown
 from mailwarden.reports.importer import FileResult, totals
 from mailwarden.reports.messages import render
-from mailwarden.reports.model import describe
 
 COLUMNS = ("source", "country", "network", "messages", "pass", "spf_unaligned",
            "dkim_unaligned", "both_unaligned", "no_auth", "verdict")
@@ -53,7 +52,7 @@ def import_lines(results: Sequence[FileResult], lang: str) -> list[str]:
                 lines.append(f"{status}: {shown(item.name)}: {item.error.text(lang)}")
                 continue
             assert item.report is not None
-            facts = describe(item.report)
+            facts = item.describe()
             lines.append(f"{status}: {render('kind.' + facts['kind'], lang)} "
                          f"{shown(facts['org'])} {shown(facts['domain'])} "
                          f"{shown(facts['report_id'])}  ({path})")

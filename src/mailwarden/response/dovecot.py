@@ -14,7 +14,6 @@ its local LocalExecutor (see response/doveadm_http.py).
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,6 +23,7 @@ from typing import Any
 
 from mailwarden.response.actions import Action, Undo, utc_now, validate_account
 from mailwarden.response.executor import CommandFailed, DoveadmCommand, DoveadmExecutor
+from mailwarden.response.files import replace_file
 
 PASSWORD_BYTES = 18  # 24 URL-safe characters, 144 bits
 NO_SESSIONS = 68  # doveadm kick's exit status when the account has no open session
@@ -39,16 +39,13 @@ class AccountNotFound(LookupError):
         super().__init__(f"account {account!r} has no line in {path}")
 
 
-def _replace_file(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write text to path atomically, keeping the old file's permissions if there was one."""
-    if path.exists():
-        mode = path.stat().st_mode & 0o7777
-    tmp = path.with_name(path.name + ".mailwarden-new")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(tmp, mode)
-    tmp.replace(path)
+def deny_user(line: str) -> str | None:
+    """The user a deny-file (passwd-file) line names: its first whitespace-separated word up
+    to a ':'; None for a blank line or a comment."""
+    words = line.split()
+    if not words or words[0].startswith("#"):
+        return None
+    return words[0].partition(":")[0] or None
 
 
 class DovecotResponder:
@@ -76,20 +73,25 @@ class DovecotResponder:
 
     # --- deny passdb ------------------------------------------------------------------------
 
-    def denied(self) -> list[str]:
-        """The users listed in the deny file."""
+    def _deny_lines(self) -> list[str]:
         if not self.deny_file.exists():
             return []
-        lines = self.deny_file.read_text("utf-8").splitlines()
-        return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        return self.deny_file.read_text("utf-8", "surrogateescape").splitlines(keepends=True)
+
+    def denied(self) -> list[str]:
+        """The users listed in the deny file."""
+        return [user for line in self._deny_lines() if (user := deny_user(line)) is not None]
 
     def lock(self, account: str, *, reason: str) -> Action:
-        """Add the account to the deny file (once); undo unlocks it."""
+        """Add the account to the deny file (once); undo unlocks it. Other lines, comments and
+        lines not understood included, are kept as they are."""
         validate_account(account)
-        users = self.denied()
-        changed = account not in users
+        lines = self._deny_lines()
+        changed = account not in {deny_user(line) for line in lines}
         if changed or not self.deny_file.exists():
-            self._write_deny([*users, account])
+            if lines and not lines[-1].endswith("\n"):
+                lines[-1] += "\n"
+            self._write_deny([*lines, f"{account}\n"])
         undo = Undo("unlock", {"account": account}) if changed else None
         return self._action("lock", account, reason, changed, {"deny_file": str(self.deny_file)},
                             undo)
@@ -97,18 +99,17 @@ class DovecotResponder:
     def unlock(self, account: str, *, reason: str) -> Action:
         """Remove the account from the deny file; undo locks it again."""
         validate_account(account)
-        users = self.denied()
-        changed = account in users
+        lines = self._deny_lines()
+        kept = [line for line in lines if deny_user(line) != account]
+        changed = len(kept) != len(lines)
         if changed or not self.deny_file.exists():  # an empty file: the passdb must exist
-            self._write_deny([user for user in users if user != account])
+            self._write_deny(kept)
         undo = Undo("lock", {"account": account}) if changed else None
         return self._action("unlock", account, reason, changed,
                             {"deny_file": str(self.deny_file)}, undo)
 
-    def _write_deny(self, users: list[str]) -> None:
-        for user in users:
-            validate_account(user)
-        _replace_file(self.deny_file, "".join(f"{user}\n" for user in users))
+    def _write_deny(self, lines: list[str]) -> None:
+        replace_file(self.deny_file, "".join(lines))
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -197,13 +198,13 @@ class DovecotResponder:
 
     def _set_hash(self, account: str, hashed: str) -> None:
         assert self.passwd_file is not None
-        lines = self.passwd_file.read_text("utf-8").splitlines(keepends=True)
+        lines = self.passwd_file.read_text("utf-8", "surrogateescape").splitlines(keepends=True)
         for index, line in enumerate(lines):
             user, sep, rest = line.partition(":")
             if sep and user == account:
                 _, _, tail = rest.partition(":")
                 lines[index] = f"{user}:{hashed}:{tail}" if ":" in rest else f"{user}:{hashed}\n"
-                _replace_file(self.passwd_file, "".join(lines))
+                replace_file(self.passwd_file, "".join(lines))
                 return
         raise AccountNotFound(account, self.passwd_file)
 

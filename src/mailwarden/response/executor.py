@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 MAX_OUTPUT_CHARS = 64 * 1024 * 1024  # postqueue -j of a large queue stays well below this
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a queue file (postcat -q) is far smaller
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -42,6 +43,19 @@ class CommandResult:
     returncode: int
     stdout: str
     stderr: str
+
+
+@dataclass(frozen=True)
+class BytesResult:
+    """What a finished command printed, as the exact bytes (postcat -q of a message in
+    Shift_JIS or 8-bit must be copied as it is). complete is False when stdout was longer than
+    the bound and was cut: such a copy is not the message."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+    complete: bool
 
 
 class CommandFailed(RuntimeError):
@@ -155,6 +169,8 @@ class Executor(Protocol):
         self, tool: str, *args: str, stdin: str = "", check: bool = True
     ) -> CommandResult: ...
 
+    def postfix_bytes(self, tool: str, *args: str, check: bool = True) -> BytesResult: ...
+
     def doveadm(self, *args: str, stdin: str = "", check: bool = True) -> CommandResult: ...
 
     def doveadm_call(self, command: DoveadmCommand) -> DoveadmReply: ...
@@ -195,10 +211,17 @@ class LocalExecutor:
         self, tool: str, *args: str, stdin: str = "", check: bool = True
     ) -> CommandResult:
         """Run a Postfix tool (postqueue, postsuper, postmap, postcat) with -c CONFIG_DIR."""
+        return self.run(self._postfix_argv(tool, args), stdin=stdin, check=check)
+
+    def postfix_bytes(self, tool: str, *args: str, check: bool = True) -> BytesResult:
+        """Like postfix(), its output as the exact bytes, bounded at MAX_OUTPUT_BYTES."""
+        return self.run_bytes(self._postfix_argv(tool, args), check=check)
+
+    def _postfix_argv(self, tool: str, args: Sequence[str]) -> list[str]:
         if tool not in self._POSTFIX_TOOLS:
             raise ValueError(f"unknown Postfix tool {tool!r}; expected {self._POSTFIX_TOOLS}")
         config = ["-c", str(self.postfix_config_dir)] if self.postfix_config_dir else []
-        return self.run([getattr(self.paths, tool), *config, *args], stdin=stdin, check=check)
+        return [getattr(self.paths, tool), *config, *args]
 
     def doveadm(self, *args: str, stdin: str = "", check: bool = True) -> CommandResult:
         """Run doveadm with -c dovecot.conf when one is configured."""
@@ -219,13 +242,29 @@ class LocalExecutor:
     def run(self, argv: Sequence[str], *, stdin: str = "", check: bool = True) -> CommandResult:
         """Run argv (no shell; own session, so no tool can prompt on our terminal)."""
         argv = tuple(argv)
+        returncode, out, err = self._run(argv, stdin.encode("utf-8", "replace"))
+        stdout, stderr = (_bounded(out.decode("utf-8", "replace")),
+                          _bounded(err.decode("utf-8", "replace")))
+        if check and returncode != 0:
+            raise CommandFailed(argv, returncode, stderr)
+        return CommandResult(argv, returncode, stdout, stderr)
+
+    def run_bytes(self, argv: Sequence[str], *, check: bool = True) -> BytesResult:
+        """Run argv like run(); stdout as bytes, cut at MAX_OUTPUT_BYTES (complete=False)."""
+        argv = tuple(argv)
+        returncode, out, err = self._run(argv, b"")
+        stderr = _bounded(err.decode("utf-8", "replace"))
+        if check and returncode != 0:
+            raise CommandFailed(argv, returncode, stderr)
+        complete = len(out) <= MAX_OUTPUT_BYTES
+        return BytesResult(argv, returncode, out[:MAX_OUTPUT_BYTES], stderr, complete)
+
+    def _run(self, argv: tuple[str, ...], stdin: bytes) -> tuple[int, bytes, bytes]:
         try:
             done = subprocess.run(
                 argv,
                 input=stdin,
                 capture_output=True,
-                text=True,
-                errors="replace",
                 timeout=self.timeout,
                 check=False,
                 start_new_session=True,
@@ -234,7 +273,4 @@ class LocalExecutor:
             raise CommandFailed(argv, None, f"no answer within {self.timeout} s") from exc
         except OSError as exc:
             raise CommandFailed(argv, -1, f"cannot start: {exc}") from exc
-        result = CommandResult(argv, done.returncode, _bounded(done.stdout), _bounded(done.stderr))
-        if check and done.returncode != 0:
-            raise CommandFailed(argv, done.returncode, result.stderr)
-        return result
+        return done.returncode, done.stdout, done.stderr

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from mailwarden.response.actions import Action, Undo, utc_now, validate_account
 from mailwarden.response.executor import Executor
+from mailwarden.response.files import replace_file, sync_folder
 
 LockMode = Literal["HOLD", "REJECT"]
 _QUEUE_ID = re.compile(r"[0-9A-Za-z]{5,32}")
@@ -153,8 +154,9 @@ class PostfixResponder:
     def delete(self, account: str, *, reason: str, copies: Path,
                queue_ids: Iterable[str] | None = None) -> Action:
         """Delete the account's held mail (only queue_ids, when given) after copying each
-        message (`postcat -q`) into the folder copies; a message that cannot be copied is not
-        deleted. There is no undo: the copies are what remains."""
+        message (`postcat -q`, its exact bytes, written and synced) into the folder copies; a
+        message that cannot be copied whole is not deleted (result["not_copied"], with why in
+        result["copy_errors"]). There is no undo: the copies are what remains."""
         validate_account(account)
         held = [e.queue_id for e in self.account_mail(account) if e.queue_name == "hold"]
         if queue_ids is not None:
@@ -162,23 +164,40 @@ class PostfixResponder:
             held = [queue_id for queue_id in held if queue_id in chosen]
         copies.mkdir(parents=True, exist_ok=True)
         saved: dict[str, dict[str, Any]] = {}
+        errors: dict[str, str] = {}
         for queue_id in held:
             if not _QUEUE_ID.fullmatch(queue_id):
                 raise QueueError(queue_id, "not a Postfix queue id")
-            done = self.executor.postfix("postcat", "-q", queue_id, check=False)
-            if done.returncode != 0 or not done.stdout:
-                continue  # gone meanwhile, or unreadable: not deleted
-            data = done.stdout.encode("utf-8", "surrogateescape")
-            path = copies / f"{queue_id}.postcat.txt"
-            path.write_bytes(data)
-            saved[queue_id] = {"file": str(path), "bytes": len(data),
-                               "sha256": hashlib.sha256(data).hexdigest()}
+            try:
+                saved[queue_id] = self._copy(queue_id, copies)
+            except (CopyError, OSError) as exc:  # not copied whole: not deleted
+                errors[queue_id] = str(exc)
         if saved:
+            sync_folder(copies)
             self._postsuper("-d", list(saved))
         return Action("delete", account, self.actor, reason, self.clock(), bool(saved),
                       {"queue_ids": list(saved), "copies": saved,
-                       "not_copied": [q for q in held if q not in saved]}, None,
+                       "not_copied": [q for q in held if q not in saved],
+                       "copy_errors": errors}, None,
                       f"deleted messages are gone from the queue; copies are in {copies}")
+
+    def _copy(self, queue_id: str, copies: Path) -> dict[str, Any]:
+        """Write `postcat -q ID`'s exact bytes to a new file in copies, synced to disk;
+        CopyError when postcat failed or its output was cut."""
+        done = self.executor.postfix_bytes("postcat", "-q", queue_id, check=False)
+        if done.returncode != 0 or not done.stdout:  # gone meanwhile, or unreadable
+            raise CopyError(queue_id, f"postcat exited {done.returncode}: "
+                                      f"{done.stderr.strip()[:200]}")
+        if not done.complete:
+            raise CopyError(queue_id, f"postcat output longer than {len(done.stdout)} bytes")
+        data = done.stdout
+        path = _new_file(copies, f"{queue_id}.postcat.txt")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        return {"file": str(path), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
     def _postsuper(self, flag: str, queue_ids: list[str]) -> None:
         for queue_id in queue_ids:
@@ -193,12 +212,11 @@ class PostfixResponder:
         validate_account(account)
         if mode not in ("HOLD", "REJECT"):
             raise ValueError(f"lock mode {mode!r}: expected HOLD or REJECT")
-        entries = self._read_map()
-        before = entries.get(account)
-        entries[account] = mode
+        lines = self._map_lines()
+        before = _map_value(lines, account)
         changed = before != mode
         if changed:
-            self._write_map(entries)
+            self._write_map(_set_line(lines, account, f"{account} {mode}\n"))
         undo = None
         if changed:
             undo = (Undo("unlock", {"account": account}) if before is None
@@ -209,10 +227,10 @@ class PostfixResponder:
     def unlock(self, account: str, *, reason: str) -> Action:
         """Remove the account's line from the access map and postmap it; undo locks again."""
         validate_account(account)
-        entries = self._read_map()
-        before = entries.pop(account, None)
+        lines = self._map_lines()
+        before = _map_value(lines, account)
         if before is not None or not self.access_map.exists():
-            self._write_map(entries)
+            self._write_map(_set_line(lines, account, None))
         undo = Undo("lock", {"account": account, "mode": before}) if before else None
         result = {"map": f"{self.map_type}:{self.access_map}", "before": before}
         return self._action("unlock", account, reason, before is not None, result, undo)
@@ -227,36 +245,78 @@ class PostfixResponder:
         }
         return operations[action.undo.operation](reason=reason, **arguments)
 
-    def _read_map(self) -> dict[str, str]:
-        """The access map as account -> action (the file belongs to mailwarden: comments are not
-        kept when it is rewritten)."""
+    def _map_lines(self) -> list[str]:
+        """The access map's lines as they are (comments and lines not understood are kept
+        when it is rewritten)."""
         if not self.access_map.exists():
-            return {}
-        entries: dict[str, str] = {}
-        for number, line in enumerate(self.access_map.read_text("utf-8").splitlines(), 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            key, _, value = line.strip().partition(" ")
-            if not value.strip():
-                raise ValueError(f"{self.access_map} line {number}: no action for {key!r}")
-            entries[key] = value.strip()
-        return entries
+            return []
+        return self.access_map.read_text("utf-8", "surrogateescape").splitlines(keepends=True)
 
-    def _write_map(self, entries: dict[str, str]) -> None:
-        """Atomically replace the map file, then rebuild the lookup table with postmap."""
-        for key in entries:
-            validate_account(key)
-        text = "".join(f"{key} {value}\n" for key, value in sorted(entries.items()))
-        tmp = self.access_map.with_name(self.access_map.name + ".mailwarden-new")
-        tmp.write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o644)
-        tmp.replace(self.access_map)
+    def _write_map(self, lines: list[str]) -> None:
+        """Atomically replace the map file (mode, owner and group kept), then rebuild the
+        lookup table with postmap."""
+        replace_file(self.access_map, "".join(lines))
         table = self.access_map.with_name(
             self.access_map.name + _TABLE_SUFFIX.get(self.map_type, "")
         )
         before = table.stat().st_mtime if table.exists() and table != self.access_map else None
         self.executor.postfix("postmap", f"{self.map_type}:{self.access_map}")
         _advance_mtime(table, before)
+
+
+def map_entry(line: str) -> tuple[str, str] | None:
+    """(key, value) of a Postfix map line: key and value separated by spaces or tabs; None
+    for a blank line, a comment, a continuation line (leading whitespace) or a bare key."""
+    if not line.strip() or line[0].isspace() or line.startswith("#"):
+        return None
+    parts = line.split(None, 1)
+    return (parts[0], parts[1].strip()) if len(parts) == 2 else None
+
+
+def _map_value(lines: list[str], key: str) -> str | None:
+    """The value of key's first line (the one postmap keeps), None when it has none."""
+    for line in lines:
+        entry = map_entry(line)
+        if entry is not None and entry[0] == key:
+            return entry[1]
+    return None
+
+
+def _set_line(lines: list[str], key: str, new: str | None) -> list[str]:
+    """lines with key's first entry replaced by new (appended if absent) and its other entries
+    removed; new None removes them all. Every other line is kept as it is."""
+    out: list[str] = []
+    placed = new is None
+    for line in lines:
+        entry = map_entry(line)
+        if entry is None or entry[0] != key:
+            out.append(line)
+        elif not placed and new is not None:
+            out.append(new)
+            placed = True
+    if not placed and new is not None:
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+        out.append(new)
+    return out
+
+
+class CopyError(RuntimeError):
+    """A queued message could not be copied whole (so it is not deleted)."""
+
+    def __init__(self, queue_id: str, problem: str) -> None:
+        self.queue_id = queue_id
+        super().__init__(f"message {queue_id}: {problem}")
+
+
+def _new_file(folder: Path, name: str) -> Path:
+    """folder/name, or name with a counter when that exists (Postfix reuses short queue ids;
+    an earlier copy is never overwritten)."""
+    path, number = folder / name, 1
+    while os.path.lexists(path):
+        number += 1
+        path = folder / f"{name}.{number}"
+    return path
 
 
 def _advance_mtime(table: Path, before: float | None) -> None:

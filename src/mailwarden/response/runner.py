@@ -3,9 +3,11 @@ tick the checklist, and undo.
 
 Every operation is recorded as ``started`` (committed) before it runs and completed as
 ``done`` or ``failed`` after; an operation that cannot run here is recorded as ``skipped`` with
-the reason, a dry run as ``planned``. A failing operation never stops the next one. Operations
-on the same machine are serialised through a lock file in the data folder, so the service's
-playbook and an administrator's command never rewrite a map file at the same time.
+the reason, a dry run as ``planned``. A failing operation never stops the next one, and neither
+does a failure to record it (logged with the action id; the row then stays ``started``).
+Operations on the same machine are serialised through a lock file in the data folder, so the
+service's playbook and an administrator's command never rewrite a map file at the same time; an
+undo checks and marks its action inside that lock, so one action is never undone twice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ from mailwarden.store.actions_store import ActionStore
 from mailwarden.store.store import Store
 
 PLAYBOOK_ACTOR = "mailwarden (playbook)"
+log = logging.getLogger("mailwarden.response")
 
 
 class ResponseError(ValueError):
@@ -90,6 +95,7 @@ class ResponseRunner:
         self.executor, self.doveadm = executors or make_executors(cfg)
         self.clock = clock
         self.lock_path = cfg.data_dir / "response.lock"
+        self._held = threading.local()  # how deep this thread is inside _serialised()
 
     # -- responders ------------------------------------------------------------------------
     def _datetime(self) -> datetime:
@@ -108,13 +114,33 @@ class ResponseRunner:
 
     @contextlib.contextmanager
     def _serialised(self) -> Iterator[None]:
-        self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        """Hold the lock file (re-entrant within one thread: an undo holds it around its
+        check, the operation and the marking)."""
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            self._held.depth = depth + 1
             try:
                 yield
             finally:
+                self._held.depth = depth
+            return
+        self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _recorded(self, action_id: int | None, what: str, write: Callable[[], object]) -> None:
+        """Write to the store; a failure is logged with the action id and does not stop the
+        operations that follow (the action's row then stays as it was)."""
+        try:
+            write()
+        except Exception:
+            log.exception("action %s: could not record %s", action_id, what)
 
     # -- plans -----------------------------------------------------------------------------
     def incident(self, incident_id: str) -> dict[str, Any]:
@@ -140,6 +166,18 @@ class ResponseRunner:
         return self.run(incident_id, steps, actor=PLAYBOOK_ACTOR, reason=reason,
                         dry_run=mode == "dry-run", record_plan=True)
 
+    def skip_automatic(self, incident_id: str, why: str) -> list[Outcome]:
+        """Record the playbook's automatic steps for the incident as ``skipped`` with why (the
+        service stopped before they ran), so the record shows they are still to be done."""
+        if self.cfg.playbook.mode == "off":
+            return []
+        inc = self.incident(incident_id)
+        steps = self.cfg.playbook.automatic(str(inc["severity"]))
+        reason = f"playbook: {inc['severity']} incident ({inc['kind']})"
+        return [Outcome(self._record_only(incident_id, op, PLAYBOOK_ACTOR, reason, "skipped",
+                                          why), op, "skipped", error=why)
+                for op in operations(self.cfg, steps, str(inc["account"]))]
+
     def run(self, incident_id: str, steps: list[str], *, actor: str, reason: str,
             dry_run: bool = False, record_plan: bool = False) -> list[Outcome]:
         """Run the steps for the incident's account, in the playbook's order."""
@@ -155,8 +193,19 @@ class ResponseRunner:
                                               op.unavailable)
                 outcomes.append(Outcome(action_id, op, "skipped", error=op.unavailable))
             else:
-                outcomes.append(self._execute(incident_id, op, actor, reason))
+                outcomes.append(self._execute_guarded(incident_id, op, actor, reason))
         return outcomes
+
+    def _execute_guarded(self, incident_id: str, op: Operation, actor: str,
+                         reason: str) -> Outcome:
+        """_execute; a store failure before the operation ran (begin) fails this operation
+        only, the next one still runs."""
+        try:
+            return self._execute(incident_id, op, actor, reason)
+        except Exception as exc:
+            log.exception("incident %s: %s.%s not run: cannot record it", incident_id,
+                          op.target, op.operation)
+            return Outcome(None, op, "failed", error=f"{type(exc).__name__}: {exc}")
 
     def _record_only(self, incident_id: str, op: Operation, actor: str, reason: str,
                      status: str, error: str) -> int:
@@ -164,7 +213,8 @@ class ResponseRunner:
                                        step=op.step, target=op.target,
                                        operation=op.operation, actor=actor, reason=reason,
                                        now=self.clock())
-        self.actions.finish(action_id, status=status, now=self.clock(), error=error)
+        self._recorded(action_id, f"its status {status}", lambda: self.actions.finish(
+            action_id, status=status, now=self.clock(), error=error))
         return action_id
 
     def _execute(self, incident_id: str, op: Operation, actor: str, reason: str,
@@ -181,18 +231,20 @@ class ResponseRunner:
                     action = self._undo_operation(op, undo, actor, reason)
         except Exception as exc:  # recorded; the next operation still runs
             error = f"{type(exc).__name__}: {exc}"
-            self.actions.finish(action_id, status="failed", now=self.clock(), error=error)
+            self._recorded(action_id, "its failure", lambda: self.actions.finish(
+                action_id, status="failed", now=self.clock(), error=error))
             return Outcome(action_id, op, "failed", error=error)
         recorded_undo = None if action.undo is None or undo is not None else {
             "operation": action.undo.operation, "arguments": dict(action.undo.arguments)}
         no_undo = action.no_undo_reason or ("" if recorded_undo else
                                             "nothing changed" if undo is None else "an undo")
-        self.actions.finish(action_id, status="done", now=self.clock(), changed=action.changed,
-                            result=dict(action.result), undo=recorded_undo,
-                            no_undo_reason=no_undo)
+        self._recorded(action_id, "its outcome", lambda: self.actions.finish(
+            action_id, status="done", now=self.clock(), changed=action.changed,
+            result=dict(action.result), undo=recorded_undo, no_undo_reason=no_undo))
         tick = TICKS.get((op.target, op.operation))
         if tick and undo is None:
-            self.checklist.tick(incident_id, tick, by=actor, note=f"action {action_id}")
+            self._recorded(action_id, f"the checklist tick {tick}", lambda: self.checklist.tick(
+                incident_id, tick, by=actor, note=f"action {action_id}"))
         return Outcome(action_id, op, "done", action.changed, dict(action.result),
                        secret=action.secret)
 
@@ -229,19 +281,22 @@ class ResponseRunner:
     # -- undo ------------------------------------------------------------------------------
     def undo(self, incident_id: str, action_id: int, *, actor: str, reason: str) -> Outcome:
         """Undo one recorded action of the incident; ResponseError when it cannot be."""
-        row = self.actions.get(action_id)
-        if row is None or row["incident_id"] != incident_id:
-            raise ResponseError("playbook.error.action", str(action_id))
-        if row["undone_by"] is not None:
-            raise ResponseError("playbook.error.undone", str(action_id), by=row["undone_by"])
-        if row["status"] != "done" or not row["undo"]:
-            why = row["no_undo_reason"] or row["error"] or row["status"]
-            raise ResponseError("playbook.error.no_undo", str(action_id), why=why)
-        op = Operation(row["step"], row["target"], row["undo"]["operation"], row["account"])
-        undo = Undo(row["undo"]["operation"], row["undo"]["arguments"])
-        outcome = self._execute(incident_id, op, actor, reason, undo_of=action_id, undo=undo)
-        if outcome.status == "done" and outcome.action_id is not None:
-            self.actions.mark_undone(action_id, outcome.action_id)
+        with self._serialised():  # two undos of one action: the second sees the first's mark
+            row = self.actions.get(action_id)
+            if row is None or row["incident_id"] != incident_id:
+                raise ResponseError("playbook.error.action", str(action_id))
+            if row["undone_by"] is not None:
+                raise ResponseError("playbook.error.undone", str(action_id), by=row["undone_by"])
+            if row["status"] != "done" or not row["undo"]:
+                why = row["no_undo_reason"] or row["error"] or row["status"]
+                raise ResponseError("playbook.error.no_undo", str(action_id), why=why)
+            undo = _recorded_undo(action_id, row["undo"])
+            op = Operation(row["step"], row["target"], undo.operation, row["account"])
+            outcome = self._execute(incident_id, op, actor, reason, undo_of=action_id, undo=undo)
+            done_by = outcome.action_id
+            if outcome.status == "done" and done_by is not None:
+                self._recorded(done_by, f"that it undid action {action_id}",
+                               lambda: self.actions.mark_undone(action_id, done_by))
         return outcome
 
     def undo_all(self, incident_id: str, *, actor: str, reason: str) -> list[Outcome]:
@@ -250,8 +305,15 @@ class ResponseRunner:
         rows = [r for r in self.actions.for_incident(incident_id)
                 if r["undo_of"] is None and r["undone_by"] is None and r["status"] == "done"
                 and r["undo"]]
-        return [self.undo(incident_id, int(r["id"]), actor=actor, reason=reason)
-                for r in reversed(rows)]
+        outcomes = []
+        for row in reversed(rows):
+            try:
+                outcomes.append(self.undo(incident_id, int(row["id"]), actor=actor,
+                                          reason=reason))
+            except ResponseError as exc:  # e.g. undone meanwhile: the others still are
+                op = Operation(row["step"], row["target"], "undo", row["account"])
+                outcomes.append(Outcome(None, op, "failed", error=str(exc)))
+        return outcomes
 
     def _undo_operation(self, op: Operation, undo: Undo, actor: str, reason: str) -> Action:
         if op.target == "outbound":
@@ -284,13 +346,31 @@ class ResponseRunner:
                                                     queue_ids=queue_ids)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            self.actions.finish(action_id, status="failed", now=self.clock(), error=error)
+            self._recorded(action_id, "its failure", lambda: self.actions.finish(
+                action_id, status="failed", now=self.clock(), error=error))
             return Outcome(action_id, op, "failed", error=error)
-        self.actions.finish(action_id, status="done", now=self.clock(), changed=action.changed,
-                            result=dict(action.result), no_undo_reason=action.no_undo_reason)
+        self._recorded(action_id, "its outcome", lambda: self.actions.finish(
+            action_id, status="done", now=self.clock(), changed=action.changed,
+            result=dict(action.result), no_undo_reason=action.no_undo_reason))
         return Outcome(action_id, op, "done", action.changed, dict(action.result))
 
     def evidence_folder(self, incident_id: str) -> Path:
         safe = hashlib.sha256(incident_id.encode()).hexdigest()[:12]
         name = "".join(c for c in incident_id if c.isalnum() or c in "-_")[:80] or safe
         return self.cfg.data_dir / "evidence" / name
+
+
+def _recorded_undo(action_id: int, value: object) -> Undo:
+    """The Undo stored with an action; ResponseError when the record is not one (a damaged or
+    hand-edited row must give a clear error, not a KeyError deep inside a responder)."""
+    if not isinstance(value, dict):
+        raise ResponseError("playbook.error.no_undo", str(action_id),
+                            why=f"the recorded undo is not an object ({type(value).__name__})")
+    operation, arguments = value.get("operation"), value.get("arguments")
+    if not isinstance(operation, str) or not operation:
+        raise ResponseError("playbook.error.no_undo", str(action_id),
+                            why="the recorded undo names no operation")
+    if not isinstance(arguments, dict) or not all(isinstance(k, str) for k in arguments):
+        raise ResponseError("playbook.error.no_undo", str(action_id),
+                            why="the recorded undo has no arguments object")
+    return Undo(operation, arguments)

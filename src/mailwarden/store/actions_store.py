@@ -3,6 +3,12 @@
 ``begin`` commits a ``started`` row before anything is run, ``finish`` completes it; a process
 that dies in between leaves the ``started`` row, so the record always shows what was attempted.
 Each change also goes into the incident's timeline.
+
+``result`` and ``undo`` are stored whole, however large: an undo is only usable complete (a
+hold of 120,000 queued messages must release exactly those), and a result is evidence (held
+queue ids, the copies of deleted messages, Sieve scripts an attacker may have padded). The
+columns are Text, which SQLite and PostgreSQL keep at many megabytes. Only the timeline entry,
+a summary, is bounded.
 """
 
 from __future__ import annotations
@@ -16,15 +22,12 @@ from mailwarden.store import schema
 from mailwarden.store.store import Store
 
 STATUSES = ("started", "done", "failed", "skipped", "planned")
-MAX_TEXT = 200_000  # a result (e.g. copies of Sieve scripts) is kept, but not without bound
+MAX_REASON = 2000  # characters of the reason repeated in a timeline entry
 
 
 def _json(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    if len(text) > MAX_TEXT:
-        text = json.dumps({"truncated": True, "chars": len(text), "start": text[:MAX_TEXT // 2]},
-                          ensure_ascii=False)
-    return text
+    """value as JSON, whole: never cut (see the module's docstring)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class ActionStore:
@@ -50,7 +53,7 @@ class ActionStore:
                 incident_id=incident_id, time=now, kind="action",
                 data=_json({"action": action_id, "step": step, "target": target,
                             "operation": operation, "status": status, "by": actor,
-                            "reason": reason})))
+                            "reason": reason[:MAX_REASON]})))
         return action_id
 
     def finish(self, action_id: int, *, status: str, now: float, changed: bool = False,
