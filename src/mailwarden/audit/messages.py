@@ -11,8 +11,7 @@ from typing import Any
 
 from mailwarden.audit.model import AreaResult, Finding
 from mailwarden.audit.policy_messages import MESSAGES as POLICY_MESSAGES
-
-MAX_VALUE = 200
+from mailwarden.audit.sentences import add, fill
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- DMARC ------------------------------------------------------------------------------
@@ -499,32 +498,14 @@ UI: dict[str, tuple[str, str]] = {
 }
 
 
-class _Keep(dict[str, Any]):
-    """format_map helper: a placeholder without evidence stays as written."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        text = ", ".join(str(v) for v in value[:20])
-        value = text + (f", … (+{len(value) - 20})" if len(value) > 20 else "")
-    text = str(value)
-    return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 1] + "…"
-
-
 def render(check: str, **evidence: Any) -> tuple[str, str]:
     """The (en, ja) sentence of a finding id, filled from its evidence."""
-    en, ja = MESSAGES[check]
-    values = _Keep({k: _short(v) for k, v in evidence.items()})
-    return en.format_map(values), ja.format_map(values)
+    return fill(MESSAGES, check, evidence, items=20)
 
 
 def note(result: AreaResult, check: str, status: str, **evidence: Any) -> Finding:
     """Add the finding ``check`` with its sentences to ``result``."""
-    en, ja = render(check, **evidence)
-    return result.add(check, status, en, ja, **evidence)
+    return add(result, render(check, **evidence), check, status, evidence)
 
 
 def ui(key: str, lang: str, **values: Any) -> str:

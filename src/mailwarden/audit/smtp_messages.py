@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailwarden.audit.model import AreaResult, Finding
-
-MAX_VALUE = 200
+from mailwarden.audit.sentences import add, fill
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- which servers ----------------------------------------------------------------------
@@ -238,27 +237,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-class _Keep(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        text = ", ".join(str(v) for v in value[:10])
-        value = text + (f", … (+{len(value) - 10})" if len(value) > 10 else "")
-    text = str(value)
-    return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 1] + "…"
-
-
 def render(key: str, **values: Any) -> tuple[str, str]:
     """The (en, ja) sentence of ``key``, filled from ``values``."""
-    en, ja = MESSAGES[key]
-    filled = _Keep({k: _short(v) for k, v in values.items()})
-    return en.format_map(filled), ja.format_map(filled)
+    return fill(MESSAGES, key, values)
 
 
 def note(result: AreaResult, check: str, status: str, **evidence: Any) -> Finding:
     """Add the finding ``check`` with its sentences to ``result``."""
-    en, ja = render(check, **evidence)
-    return result.add(check, status, en, ja, **evidence)
+    return add(result, render(check, **evidence), check, status, evidence)
