@@ -36,9 +36,9 @@ EXPLAINED: dict[tuple[str, str, str], tuple[str, str]] = {
         "A subdomain with no record of its own whose parent publishes two DMARC records. "
         "Both conclude that no DMARC policy applies: a name with more than one record has "
         "none (RFC 9989 §4.10, RFC 7489 §6.6.3). checkdmarc reports the parent's two records "
-        "as the error; Mailwarden reports the subdomain's policy as missing and lists the "
-        "names it asked, without saying that the parent has two records",
-        "both on the outcome; checkdmarc's message names the cause"),
+        "as the error; Mailwarden reports the subdomain's policy as missing and, as "
+        "`dmarc.parent_multiple`, the parent's records that cancel each other out",
+        "both"),
     ("mta_sts.record", "none", "unchecked"): (
         "The domain whose apex questions go unanswered: `_mta-sts.DOMAIN` itself is answered "
         "(no record). Mailwarden reports what that answer says; checkdmarc then looks for a "

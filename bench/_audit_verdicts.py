@@ -101,7 +101,7 @@ def _mw_spf(area: dict[str, Any]) -> Verdicts:
 def _mw_dmarc(area: dict[str, Any], domain: str) -> Verdicts:
     checks, facts = _checks(area), area.get("facts", {})
     out: Verdicts = {}
-    if "dmarc.multiple" in checks:
+    if "dmarc.multiple" in checks or "dmarc.parent_multiple" in checks:
         out["dmarc.record"] = "multiple"
     elif facts.get("policy_domain"):
         out["dmarc.record"] = "own" if facts["policy_domain"] == domain else "inherited"

@@ -164,6 +164,11 @@ def test_multiple_and_unversioned_records(zone: ZoneServer) -> None:
     assert checks(two)["dmarc.multiple"] == "fail" and "dmarc.missing" in checks(two)
     case = run(zone, "dmarc", "case.example")
     assert checks(case)["dmarc.version"] == "fail" and "dmarc.missing" in checks(case)
+    sub = run(zone, "dmarc", "news.two.example")  # inherits nothing: the parent has two
+    assert checks(sub)["dmarc.missing"] == "fail"
+    parent = finding(sub, "dmarc.parent_multiple")
+    assert parent["parent"] == "two.example" and parent["count"] == 2
+    assert "dmarc.parent_multiple" not in checks(two)  # said once, as dmarc.multiple
 
 
 def test_record_at_the_apex_is_the_wrong_location(zone: ZoneServer) -> None:

@@ -86,6 +86,10 @@ def _nothing_found(result: AreaResult, found: Discovery) -> None:
         return
     note(result, "dmarc.missing", "fail", domain=found.domain,
          queried=[f"_dmarc.{s.domain}" for s in found.steps])
+    for step in found.steps[1:]:  # a parent whose records cancel each other out
+        if step.status == "multiple":
+            note(result, "dmarc.parent_multiple", "fail", domain=found.domain,
+                 parent=step.domain, count=len(step.texts), records=step.texts)
     result.publish.extend(rollout(found.domain, None, "absent", needs_fix=False))
 
 

@@ -39,6 +39,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "_dmarc.{domain} にDMARCレコードが{count}件あり、受信側はすべて無視します。"
         "1件にしてください",
     ),
+    "dmarc.parent_multiple": (
+        "{count} DMARC records at _dmarc.{parent}: receivers discard them all, so the policy "
+        "{domain} would inherit from {parent} does not apply either; keep exactly one there",
+        "_dmarc.{parent} にDMARCレコードが{count}件あり、受信側はすべて無視するため、{domain} "
+        "が {parent} から引き継ぐはずのポリシーも適用されません。{parent} のレコードを1件にして"
+        "ください",
+    ),
     "dmarc.version": (
         "TXT record at _dmarc.{domain} is ignored: a DMARC record must start with "
         "\"v=DMARC1\" (case-sensitive): {record}",
