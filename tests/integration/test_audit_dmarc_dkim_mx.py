@@ -16,7 +16,7 @@ from dns import reversename
 from mailstack.common import require_program
 from mailstack.dns import ZoneServer
 
-from mailwarden.audit.dkim import COMMON_SELECTORS, audit_dkim
+from mailwarden.audit.dkim import COMMON_SELECTORS, FIRST_SELECTORS, audit_dkim
 from mailwarden.audit.dmarc import audit_dmarc
 from mailwarden.audit.dns import DnsClient
 from mailwarden.audit.model import AreaResult, AuditContext, AuditOptions
@@ -355,6 +355,32 @@ def test_dkim_missing_selectors_say_what_was_tried(zone: ZoneServer) -> None:
     zone.add("nokeys.example", "A", "192.0.2.3")
     none = run(zone, "dkim", "nokeys.example")
     assert checks(none) == {"dkim.none_published": "warn"}
+
+
+def test_dkim_no_domainkey_name_asks_only_the_first_selectors(zone: ZoneServer) -> None:
+    """_domainkey.DOMAIN does not exist: nothing can exist below it (RFC 8020), so after it
+    and the most common selectors the other common ones are not asked."""
+    zone.add("bare.example", "A", "192.0.2.3")
+    result = run(zone, "dkim", "bare.example", dkim_selectors=("mine",))
+    assert checks(result) == {"dkim.given_missing": "warn", "dkim.none_published": "warn"}
+    asked = {name for name, _type in zone.queries if name.endswith("_domainkey.bare.example")}
+    assert asked == {"_domainkey.bare.example", "mine._domainkey.bare.example"} | {
+        f"{s}._domainkey.bare.example" for s in FIRST_SELECTORS}
+    assert set(result.facts["selectors_tried"]) == {"mine", *FIRST_SELECTORS}
+
+
+def test_dkim_wrong_nxdomain_for_domainkey_still_asks_all(zone: ZoneServer,
+                                                          keys: dict[str, str]) -> None:
+    """A server that answers NXDOMAIN for _domainkey.DOMAIN although keys exist below it
+    (an old bug): a key under a first selector shows the answer is wrong, and every common
+    selector is asked."""
+    zone.add("k1._domainkey.odd.example", "TXT", txt(f"v=DKIM1; k=rsa; p={keys['rsa2048']}"))
+    zone.add("mandrill._domainkey.odd.example", "TXT",
+             txt(f"v=DKIM1; k=rsa; p={keys['rsa2048']}"))
+    zone.broken_nxdomain.add("_domainkey.odd.example")
+    result = run(zone, "dkim", "odd.example")
+    assert result.facts["selectors_found"] == ["k1", "mandrill"]
+    assert set(result.facts["selectors_tried"]) == set(COMMON_SELECTORS)
 
 
 def test_dkim_bad_records(zone: ZoneServer, keys: dict[str, str]) -> None:

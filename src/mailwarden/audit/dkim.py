@@ -10,12 +10,15 @@ has no key is a warning. ``audit_dkim(domain, ctx)`` is the area check the runne
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailwarden.audit.dkim_record import DkimKey, key_info, parse_dkim_key
 from mailwarden.audit.dmarc_record import decode_txt
 from mailwarden.audit.messages import note
 from mailwarden.audit.model import AreaResult, AuditContext
+
+if TYPE_CHECKING:
+    from mailwarden.audit.dns import Answer
 
 # Common selectors: Google Workspace, Microsoft 365 (selector1/2), cPanel/Plesk (default),
 # Mailchimp/Mandrill (k1-k3, mandrill), Fastmail (fm1-3), Proton (protonmail*), SendGrid and
@@ -27,6 +30,8 @@ COMMON_SELECTORS = (
     "mailjet", "everlytickey1", "everlytickey2", "mxvault",
 )
 MAX_SELECTORS = 64
+# asked first, with _domainkey.DOMAIN itself: the providers most domains use
+FIRST_SELECTORS = frozenset({"default", "google", "selector1", "selector2", "k1", "s1"})
 # key-record problem code -> (finding id, status)
 PROBLEMS = {
     "tag_syntax": ("dkim.tag_syntax", "fail"), "duplicate_tag": ("dkim.duplicate_tag", "fail"),
@@ -54,11 +59,14 @@ async def audit_dkim(domain: str, ctx: AuditContext) -> AreaResult:
     result = AreaResult("dkim")
     given = {s.strip().lower().rstrip(".") for s in ctx.options.dkim_selectors if s.strip()}
     selectors = selectors_for(ctx.options.dkim_selectors)
+    answers = await _ask(ctx.dns, domain, selectors, given)
     names = [f"{s}._domainkey.{domain}" for s in selectors]
-    answers = await asyncio.gather(*(ctx.dns.query(n, "TXT") for n in names))
     found: dict[str, list[str]] = {}
     unchecked: list[str] = []
-    for selector, name, answer in zip(selectors, names, answers, strict=True):
+    for selector, name in zip(selectors, names, strict=True):
+        answer = answers.get(selector)
+        if answer is None:  # not asked: nothing exists under _domainkey (see _ask)
+            continue
         texts = [decode_txt(t)[0] for t in answer.texts()]
         keys = [t for t in texts if looks_like_key(t)]
         if answer.status in ("unchecked", "invalid") and selector in given:
@@ -71,8 +79,29 @@ async def audit_dkim(domain: str, ctx: AuditContext) -> AreaResult:
         elif selector in given and answer.status not in ("unchecked", "invalid"):
             note(result, "dkim.given_missing", "warn", selector=selector, name=name,
                  dns_status=answer.status)
-    await _summary(result, ctx.dns, domain, selectors, found, unchecked)
+    asked = [s for s in selectors if s in answers]
+    await _summary(result, ctx.dns, domain, asked, found, unchecked)
     return result
+
+
+async def _ask(dns: Any, domain: str, selectors: list[str],
+               given: set[str]) -> dict[str, Answer]:
+    """The TXT answers under the selectors. ``_domainkey.DOMAIN`` is asked with the given and
+    the most common selectors; when it does not exist (NXDOMAIN: nothing below it exists,
+    RFC 8020) and none of those has a record, the other common selectors are not asked. A
+    server that wrongly answers NXDOMAIN for a name with names below it is caught when one of
+    the first selectors answers: then every selector is asked."""
+    first = [s for s in selectors if s in given or s in FIRST_SELECTORS]
+    parent, *answers = await asyncio.gather(
+        dns.query(f"_domainkey.{domain}", "TXT"),
+        *(dns.query(f"{s}._domainkey.{domain}", "TXT") for s in first))
+    found = dict(zip(first, answers, strict=True))
+    if parent.status == "nxdomain" and all(a.status == "nxdomain" for a in answers):
+        return found
+    rest = [s for s in selectors if s not in found]
+    more = await asyncio.gather(*(dns.query(f"{s}._domainkey.{domain}", "TXT") for s in rest))
+    found.update(zip(rest, more, strict=True))
+    return found
 
 
 def _audit_selector(result: AreaResult, selector: str, name: str, texts: list[str]) -> list[str]:

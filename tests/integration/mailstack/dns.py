@@ -46,6 +46,7 @@ class ZoneServer(BaseResolver):  # type: ignore[misc]
         self.timeouts: set[str] = set()
         self.type_timeouts: set[tuple[str, str]] = set()
         self.servfail: set[str] = set()
+        self.broken_nxdomain: set[str] = set()  # NXDOMAIN although names exist below
         self.queries: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.port = 0
@@ -102,7 +103,8 @@ class ZoneServer(BaseResolver):  # type: ignore[misc]
         if qtype == "ANY":
             found = [rr for (n, _), rrs in self.records.items() if n == name for rr in rrs]
         reply.add_answer(*found)
-        if not found and not reply.rr and not self.exists(name):
+        if not found and not reply.rr and (not self.exists(name)
+                                            or name in self.broken_nxdomain):
             reply.header.rcode = RCODE.NXDOMAIN
         return reply
 
