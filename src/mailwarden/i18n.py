@@ -265,6 +265,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "トークンがないか、正しくありません。"
         "「Authorization: Bearer トークン」ヘッダーを送ってください",
     ),
+    "api.error.forbidden": (
+        "the token of {name!r} has the role {role}; {method} {path} needs the role {needed}",
+        "{name!r} のトークンの権限は {role} です。{method} {path} には {needed} 以上の権限が必要"
+        "です",
+    ),
     "api.error.not_found": ("no such endpoint: {path}", "そのエンドポイントはありません：{path}"),
     "api.error.method": (
         "method {method} is not allowed on {path}",

@@ -89,7 +89,9 @@ def test_checklist_round_trip_matches_the_command_line(mw: MailwardenProcess) ->
     cli = mw.cli_json("incidents", "checklist", incident)[0]
     assert changed == cli == call(mw, "GET", path)[1]
     entry = next(s for s in cli["steps"] if s["step"] == "notify_contacts")
-    assert (entry["state"], entry["by"], entry["note"]) == ("done", "総務課 山田", "電話で連絡済み")
+    # the shared token's holder is who acted; the name in the body is kept as a stated note
+    assert (entry["state"], entry["by"], entry["note"]) == (
+        "done", "admin", "電話で連絡済み\n[declared by / 申告者: 総務課 山田]")
 
     out = mw.cli("incidents", "checklist", incident, "--set", "report_police=n/a", "--by", "cli")
     assert out.returncode == 0, out.stderr

@@ -2,7 +2,7 @@
 
 GET /api/v1/accounts/quarantined, POST /api/v1/accounts/{account}/release.
 A release is written to the store; the service applies it on its next flush, as it does for
-``mailwarden accounts release``.
+``mailwarden accounts release``; it is recorded as done by the holder of the request's token.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mailwarden import i18n
-from mailwarden.api import bodies
+from mailwarden.api import actor, bodies
 from mailwarden.api.context import Context, context
 from mailwarden.api.errors import ApiError, Json
 from mailwarden.timefmt import iso
@@ -46,18 +46,18 @@ def _release(ctx: Context, account: str, by: str, note: str) -> dict[str, Any]:
     if incident is None:
         raise ApiError.of(409, "api.error.not_quarantined", account=account[:80])
     seconds = f"{ctx.cfg.store.flush_interval:g}"
-    return {"account": account, "incident": incident, "released": True,
+    return {"account": account, "incident": incident, "released": True, "by": by,
             **{lang: i18n.render("api.released", lang, account=account, incident=incident,
                                  seconds=seconds) for lang in ("en", "ja")}}
 
 
 async def release(request: Request) -> Response:
-    """Body ``{"by": "...", "note": "..."}``."""
+    """Body ``{"note": "...", "by": "... (optional, kept in the note)"}``."""
     ctx, account = context(request), account_name(request)
     if not account:
         raise ApiError.of(400, "api.error.account", value="")
     body = await bodies.read_object(request, ctx.cfg.api.max_body_bytes)
     bodies.only(body, ("by", "note"))
-    by = bodies.actor(body)
     note = bodies.text(body, "note", multiline=True)
+    by, note = actor.recorded(request, body, note)
     return Json(await run_in_threadpool(_release, ctx, account, by, note))

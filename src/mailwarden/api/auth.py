@@ -1,20 +1,27 @@
-"""Who may use the API: whoever sends ``Authorization: Bearer TOKEN`` with the configured token
-(``[api] token``) or the one generated once into DATA_DIR/api.token (mode 0600). The check runs
-before a body is read; tokens are compared in constant time.
+"""Who may use the API: whoever sends ``Authorization: Bearer TOKEN`` with a personal token
+(``mailwarden api token add``, see :mod:`mailwarden.api.identity`) or the shared one
+(``[api] token``, or the one generated once into DATA_DIR/api.token, mode 0600). The check runs
+before a body is read; tokens are compared in constant time. The holder of the token is put in
+the request's scope for the endpoints (:func:`mailwarden.api.actor.principal`).
 """
 
 from __future__ import annotations
 
-import hmac
+import logging
 import os
 import secrets
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mailwarden.api.actor import SCOPE_KEY
 from mailwarden.api.errors import ApiError, language
+from mailwarden.api.identity import Principal
 from mailwarden.config import Config
+
+log = logging.getLogger("mailwarden.api")
 
 TOKEN_FILE = "api.token"  # noqa: S105 (a file name, not a secret)
 OPEN_PATHS = frozenset({"/api/v1/health"})
@@ -56,12 +63,14 @@ def bearer(headers: list[tuple[bytes, bytes]]) -> bytes:
 
 
 class BearerAuth:
-    """ASGI middleware: 401 for a request without the right token, except ``open_paths``."""
+    """ASGI middleware: 401 for a request without a known token, except ``open_paths``;
+    otherwise the token's holder goes into ``scope[SCOPE_KEY]``. ``identify`` blocks (it reads
+    the store): it runs in a worker thread."""
 
-    def __init__(self, app: ASGIApp, token: str,
+    def __init__(self, app: ASGIApp, identify: Callable[[bytes], Principal | None],
                  open_paths: Collection[str] = OPEN_PATHS) -> None:
         self.app = app
-        self.token = token.encode("utf-8")
+        self.identify = identify
         self.open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,7 +78,15 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         sent = bearer(list(scope.get("headers", ())))
-        if self.token and hmac.compare_digest(sent, self.token):
+        try:
+            who = await run_in_threadpool(self.identify, sent) if sent else None
+        except Exception:
+            log.exception("API token check failed")
+            error = ApiError.of(500, "api.error.internal")
+            await error.response(language(Request(scope)))(scope, receive, send)
+            return
+        if who is not None:
+            scope[SCOPE_KEY] = who
             await self.app(scope, receive, send)
             return
         error = ApiError.of(401, "api.error.unauthorized")

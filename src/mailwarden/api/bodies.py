@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from mailwarden.api.errors import ApiError
 
-MAX_BY = 200  # who acted: recorded with every change
+MAX_BY = 200  # a "by" the client states (kept in the note: see api.actor)
 MAX_NOTE = 2000  # a note or a reason
 MAX_STEPS = 20
 MAX_STEP_CHARS = 64
@@ -101,11 +101,6 @@ def text(body: dict[str, Any], name: str, *, limit: int = MAX_NOTE, required: bo
     if required and not cleaned:
         raise ApiError.of(400, "api.error.empty", field=name)
     return cleaned
-
-
-def actor(body: dict[str, Any]) -> str:
-    """``by``: who makes the change; required, one line, at most MAX_BY characters."""
-    return text(body, "by", limit=MAX_BY, required=True)
 
 
 def flag(body: dict[str, Any], name: str, default: bool = False) -> bool:

@@ -4,7 +4,8 @@ undoing them.
 GET /api/v1/incidents/{id}/plan, GET /api/v1/incidents/{id}/actions,
 POST /api/v1/incidents/{id}/respond, POST /api/v1/incidents/{id}/undo.
 The runner runs commands (postsuper, postmap, doveadm): always in a worker thread. A new password
-(reset_password) is in the answer of the request that set it, and nowhere else.
+(reset_password) is in the answer of the request that set it, and nowhere else. Every action is
+recorded as done by the holder of the request's token (api.actor).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mailwarden import i18n
-from mailwarden.api import bodies
+from mailwarden.api import actor, bodies
 from mailwarden.api.context import Context, context
 from mailwarden.api.errors import Json
 from mailwarden.api.incidents import incident_id
@@ -74,7 +75,7 @@ def _respond(ctx: Context, incident: str, steps: list[str] | None, dry_run: bool
     chosen = steps if steps is not None else ctx.cfg.playbook.automatic(
         str(runner.incident(incident)["severity"]))
     outcomes = runner.run(incident, chosen, actor=by, reason=reason, dry_run=dry_run)
-    out: dict[str, Any] = {"incident": incident, "dry_run": dry_run,
+    out: dict[str, Any] = {"incident": incident, "dry_run": dry_run, "by": by,
                            "outcomes": [outcome_dict(o, ctx.cfg) for o in outcomes]}
     if dry_run:
         out["note"] = {lang: i18n.render("playbook.dry_run", lang) for lang in ("en", "ja")}
@@ -83,7 +84,8 @@ def _respond(ctx: Context, incident: str, steps: list[str] | None, dry_run: bool
 
 async def respond(request: Request) -> Response:
     """Body ``{"steps": [...] (default: the playbook's automatic steps), "dry_run": false,
-    "by": "...", "reason": "..."}``; answers each operation's outcome."""
+    "reason": "...", "by": "... (optional, kept in the reason)"}``; answers each operation's
+    outcome."""
     ctx, incident = context(request), incident_id(request)
     body = await bodies.read_object(request, ctx.cfg.api.max_body_bytes)
     bodies.only(body, ("steps", "dry_run", "by", "reason"))
@@ -91,8 +93,8 @@ async def respond(request: Request) -> Response:
     if steps is not None:
         ordered(steps)  # an unknown step is refused before anything runs
     dry_run = bodies.flag(body, "dry_run")
-    by = bodies.actor(body)
     reason = bodies.text(body, "reason", multiline=True) or DEFAULT_REASON
+    by, reason = actor.recorded(request, body, reason)
     return Json(await run_in_threadpool(_respond, ctx, incident, steps, dry_run, by, reason))
 
 
@@ -101,15 +103,17 @@ def _undo(ctx: Context, incident: str, action: int | None, by: str,
     runner = ctx.runner
     outcomes = ([runner.undo(incident, action, actor=by, reason=reason)] if action is not None
                 else runner.undo_all(incident, actor=by, reason=reason))
-    return {"incident": incident, "outcomes": [outcome_dict(o, ctx.cfg) for o in outcomes]}
+    return {"incident": incident, "by": by,
+            "outcomes": [outcome_dict(o, ctx.cfg) for o in outcomes]}
 
 
 async def undo(request: Request) -> Response:
-    """Body ``{"action": N or null (every action that can be undone), "by", "reason"}``."""
+    """Body ``{"action": N or null (every action that can be undone), "reason", "by"
+    (optional)}``."""
     ctx, incident = context(request), incident_id(request)
     body = await bodies.read_object(request, ctx.cfg.api.max_body_bytes)
     bodies.only(body, ("action", "by", "reason"))
     action = bodies.action_id(body)
-    by = bodies.actor(body)
     reason = bodies.text(body, "reason", multiline=True) or f"{DEFAULT_REASON}: undo"
+    by, reason = actor.recorded(request, body, reason)
     return Json(await run_in_threadpool(_undo, ctx, incident, action, by, reason))

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mailwarden.api import bodies
+from mailwarden.api import actor, bodies
 from mailwarden.api.context import Context, context
 from mailwarden.api.errors import ApiError, Json
 from mailwarden.response.checklist import STEPS, UnknownIncident, UnknownStep
@@ -81,7 +81,8 @@ def _set_step(ctx: Context, incident: str, step: str, state: str, by: str,
 
 
 async def put_checklist_step(request: Request) -> Response:
-    """Body ``{"state": "todo|done|skipped|n/a", "by": "...", "note": "..."}``."""
+    """Body ``{"state": "todo|done|skipped|n/a", "note": "...", "by": "... (optional, kept in
+    the note)"}``; the step is recorded as changed by the token's holder."""
     ctx, incident = context(request), incident_id(request)
     step = str(request.path_params["step"])
     if step not in STEPS:
@@ -89,6 +90,6 @@ async def put_checklist_step(request: Request) -> Response:
     body = await bodies.read_object(request, ctx.cfg.api.max_body_bytes)
     bodies.only(body, ("state", "by", "note"))
     state = bodies.text(body, "state", limit=20, required=True).lower()
-    by = bodies.actor(body)
     note = bodies.text(body, "note", multiline=True)
+    by, note = actor.recorded(request, body, note)
     return Json(await run_in_threadpool(_set_step, ctx, incident, step, state, by, note))

@@ -64,7 +64,8 @@ class ApiServer:
         where = f"{host}:{self.port}"
         token_from = "[api] token" if self.rt.cfg.api.token else token_path(self.rt.cfg)
         print(f"mailwarden: administrators' API listening on http://{where}/api/v1/ "
-              f"(Authorization: Bearer <token in {token_from}>)", flush=True)
+              f"(Authorization: Bearer <token in {token_from}>, or a personal one from "
+              "'mailwarden api token add')", flush=True)
 
     async def stop(self) -> None:
         if self.server is None or self.task is None:

@@ -10,8 +10,6 @@ from typing import Annotated
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
-from mailwarden.store.store import Store
-from mailwarden.timefmt import iso
 
 app = typer.Typer(help="Accounts: quarantine and release.", no_args_is_help=True)
 
@@ -20,6 +18,9 @@ app = typer.Typer(help="Accounts: quarantine and release.", no_args_is_help=True
 def quarantined(config: ConfigOpt = None, data_dir: DataDirOpt = None,
                 as_json: JsonOpt = False) -> None:
     """List quarantined accounts (their outbound mail is held)."""
+    from mailwarden.store.store import Store
+    from mailwarden.timefmt import iso
+
     cfg = settings(config, data_dir)
     rows = Store(cfg.store_url).quarantined()
     for row in rows:
@@ -42,6 +43,8 @@ def release(
 
     Mail already in Postfix's hold queue stays there: release it with ``postsuper -H``.
     """
+    from mailwarden.store.store import Store
+
     cfg = settings(config, data_dir)
     by = getpass.getuser()
     incident = Store(cfg.store_url).release(account.lower(), time.time(), by, note)

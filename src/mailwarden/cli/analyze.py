@@ -8,16 +8,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
-from mailwarden.config import Config
-from mailwarden.inbound import texts
-from mailwarden.inbound.analyze import InboundContext, analyze_message, remember
-from mailwarden.inbound.history import History
-from mailwarden.inbound.verdict import Verdict
+
+if TYPE_CHECKING:
+    from mailwarden.config import Config
+    from mailwarden.inbound.history import History
+    from mailwarden.inbound.verdict import Verdict
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help=".eml files, folders (searched recursively, e.g. a Maildir) or mbox files.")]
@@ -39,6 +39,9 @@ def analyze_command(
     With --json, one JSON object per message (its file, index in an mbox, verdict, score,
     reasons in English and Japanese, facts and notes).
     """
+    from mailwarden.inbound import texts
+    from mailwarden.inbound.analyze import InboundContext, analyze_message, remember
+
     if lang not in ("ja", "en"):
         typer.echo("mailwarden: --lang must be ja or en", err=True)
         raise typer.Exit(2)

@@ -5,23 +5,24 @@ Exit code 0 when the domains were audited, whatever was found; 2 on a usage erro
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.audit.dns import DnsClient
-from mailwarden.audit.model import AuditContext, AuditOptions, DomainReport
-from mailwarden.audit.output import as_json, terminal
-from mailwarden.audit.output_html import html_report
-from mailwarden.audit.runner import DEFAULT_CONCURRENCY, audit_all
 from mailwarden.cli.common import JsonOpt, LangOpt
+
+if TYPE_CHECKING:
+    from mailwarden.audit.dns import DnsClient
+    from mailwarden.audit.model import DomainReport
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_CONCURRENCY = 1000
+# mailwarden.audit.runner.DEFAULT_CONCURRENCY, repeated so that building the command (every
+# ``mailwarden`` start) does not import the audit; a test checks that the two agree.
+DEFAULT_CONCURRENCY = 20
 
 
 def usage_error(message: str) -> typer.Exit:
@@ -47,6 +48,8 @@ def check_nameserver(value: str | None) -> DnsClient | None:
     """``IP``, ``IP:PORT`` or ``[IPv6]:PORT``; None for the system's resolvers."""
     if value is None:
         return None
+    from mailwarden.audit.dns import DnsClient
+
     host = value
     if value.startswith("["):
         host = value[1:].partition("]")[0]
@@ -108,6 +111,12 @@ def audit_command(
         raise usage_error("--relay-test needs --probe-smtp")
     if html is not None and not html.resolve().parent.is_dir():
         raise usage_error(f"--html {html}: no such folder")
+    import asyncio
+
+    from mailwarden.audit.dns import DnsClient
+    from mailwarden.audit.model import AuditContext, AuditOptions
+    from mailwarden.audit.runner import audit_all
+
     client = check_nameserver(nameserver) or DnsClient(timeout=timeout)
     client.resolver.timeout = timeout
     client.resolver.lifetime = timeout * (client.retries + 1)
@@ -123,7 +132,11 @@ def audit_command(
 def emit(reports: list[DomainReport], lang: str, as_json_output: bool,
          html: Path | None) -> None:
     """Print the table or the JSON; write the HTML report when asked."""
+    from mailwarden.audit.output import as_json, terminal
+
     if html is not None:
+        from mailwarden.audit.output_html import html_report
+
         try:
             html.write_text(html_report(reports, lang), encoding="utf-8")
         except OSError as exc:

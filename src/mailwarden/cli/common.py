@@ -1,14 +1,21 @@
-"""Options every command accepts, and loading the configuration from them."""
+"""Options every command accepts, and loading the configuration from them.
+
+Start-up: every ``mailwarden`` command, even ``--help``, imports ``cli.main`` and so every
+command module. These modules import only the standard library, typer and ``cli.common`` at
+module level; a command imports what it needs (the store, DNS, the analyser...) when it runs.
+``tests/unit/test_cli_startup.py`` checks it.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.config import Config, ConfigError, load
+if TYPE_CHECKING:
+    from mailwarden.config import Config
 
 ConfigOpt = Annotated[
     Path | None,
@@ -26,6 +33,8 @@ LangOpt = Annotated[str, typer.Option("--lang", help="Language of sentences: ja 
 
 def settings(config: Path | None, data_dir: Path | None) -> Config:
     """The configuration, or a clear error and exit code 2."""
+    from mailwarden.config import ConfigError, load
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     try:
         return load(config, data_dir)

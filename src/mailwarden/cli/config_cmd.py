@@ -8,7 +8,6 @@ import json
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, settings
-from mailwarden.config import documentation, section_names
 
 app = typer.Typer(help="Configuration.", no_args_is_help=True)
 
@@ -16,6 +15,8 @@ app = typer.Typer(help="Configuration.", no_args_is_help=True)
 @app.command("docs")
 def docs(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Print the reference of every setting (Markdown); --config is checked if given."""
+    from mailwarden.config import documentation
+
     if config is not None:
         settings(config, data_dir)
     typer.echo(documentation())
@@ -24,6 +25,8 @@ def docs(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 @app.command("show")
 def show(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Check the configuration and print the settings in effect (JSON)."""
+    from mailwarden.config import section_names
+
     cfg = settings(config, data_dir)
     out = {name: dataclasses.asdict(getattr(cfg, name)) for name in section_names()}
     out["data_dir"] = str(cfg.data_dir)  # type: ignore[assignment]

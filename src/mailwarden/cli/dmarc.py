@@ -7,17 +7,15 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
-from mailwarden.config import Config
-from mailwarden.engine.geo import Geo
-from mailwarden.reports import importer, summary
-from mailwarden.reports.render import import_lines, summary_lines
-from mailwarden.store.reports_store import ReportsStore
-from mailwarden.store.store import Store
+
+if TYPE_CHECKING:
+    from mailwarden.config import Config
+    from mailwarden.reports import summary
 
 app = typer.Typer(help="DMARC and SMTP TLS reports: import them, see who fails alignment.",
                   no_args_is_help=True)
@@ -36,6 +34,8 @@ SinceOpt = Annotated[int | None, typer.Option(
 
 
 def _lookup(cfg: Config) -> summary.Lookup:
+    from mailwarden.engine.geo import Geo
+
     home = cfg.organization.home_countries[0] if cfg.organization.home_countries else ""
     return Geo(cfg.organization.internal_networks, home).lookup
 
@@ -56,6 +56,11 @@ def import_command(paths: PathsArg, config: ConfigOpt = None, data_dir: DataDirO
     if any file had an error, 0 otherwise. A report already stored is listed as such and not
     stored twice.
     """
+    from mailwarden.reports import importer, summary
+    from mailwarden.reports.render import import_lines, summary_lines
+    from mailwarden.store.reports_store import ReportsStore
+    from mailwarden.store.store import Store
+
     cfg = settings(config, data_dir)
     results = importer.import_paths(paths, ReportsStore(Store(cfg.store_url)), time.time())
     reports = importer.reports_of(results)
@@ -84,6 +89,11 @@ def summary_command(domain: DomainOpt = None, since: SinceOpt = None,
     Failing sources first, each with a verdict (spoofing? a service to fix?), then the same by
     network, SMTP TLS results and DMARC failure reports.
     """
+    from mailwarden.reports import summary
+    from mailwarden.reports.render import summary_lines
+    from mailwarden.store.reports_store import ReportsStore
+    from mailwarden.store.store import Store
+
     cfg = settings(config, data_dir)
     store = ReportsStore(Store(cfg.store_url))
     domains = [d.strip().lower().rstrip(".") for d in domain or []]

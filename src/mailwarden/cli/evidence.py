@@ -5,15 +5,14 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden import i18n
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
-from mailwarden.response.custody import Report, verify
-from mailwarden.response.evidence import ExportError, ExportOptions, Tools, export
-from mailwarden.store.store import Store
+
+if TYPE_CHECKING:
+    from mailwarden.response.custody import Report
 
 app = typer.Typer(help="Evidence bundles: check their integrity.", no_args_is_help=True)
 
@@ -38,6 +37,10 @@ def export_command(
     lang: LangOpt = "en",
 ) -> None:
     """Write the incident's evidence bundle: records, log excerpts, held messages, custody."""
+    from mailwarden import i18n
+    from mailwarden.response.evidence import ExportError, ExportOptions, Tools, export
+    from mailwarden.store.store import Store
+
     cfg = settings(config, data_dir)
     configured = cfg.response.postfix_config_dir
     tools = Tools.find(postqueue_config or (Path(configured) if configured else None))
@@ -77,6 +80,9 @@ def verify_command(
     chain of custody was edited. (--config and --data-dir are accepted like everywhere, unused:
     a bundle carries everything needed to check it.)
     """
+    from mailwarden import i18n
+    from mailwarden.response.custody import verify
+
     report = verify(bundle, expect)
     if as_json:
         typer.echo(json.dumps(_as_dict(report), ensure_ascii=False))

@@ -17,9 +17,6 @@ from mailwarden.cli.response import (
     respond_command,
     undo_command,
 )
-from mailwarden.response.checklist import Checklist, ChecklistError, parse_assignment, render
-from mailwarden.store.store import Store
-from mailwarden.timefmt import iso
 
 app = typer.Typer(help="Incidents opened by the guards.", no_args_is_help=True)
 app.command("export")(export_command)
@@ -38,6 +35,8 @@ def list_incidents(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
 ) -> None:
     """List incidents, newest first."""
+    from mailwarden.store.store import Store
+
     cfg = settings(config, data_dir)
     rows = Store(cfg.store_url).incidents(limit, status)
     if as_json:
@@ -60,6 +59,9 @@ def show_incident(
     lang: LangOpt = "en",
 ) -> None:
     """Show one incident: reasons, evidence and timeline."""
+    from mailwarden.store.store import Store
+    from mailwarden.timefmt import iso
+
     cfg = settings(config, data_dir)
     row = Store(cfg.store_url).incident(incident_id)
     if row is None:
@@ -97,6 +99,14 @@ def checklist_command(
     note: Annotated[str, typer.Option(help="A note kept with the step and in the timeline.")] = "",
 ) -> None:
     """Show the incident's response checklist, or change one step with --set."""
+    from mailwarden.response.checklist import (
+        Checklist,
+        ChecklistError,
+        parse_assignment,
+        render,
+    )
+    from mailwarden.store.store import Store
+
     cfg = settings(config, data_dir)
     checklist = Checklist(Store(cfg.store_url))
     try:

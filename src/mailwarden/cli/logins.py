@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
-from mailwarden.store.store import Store
 
 app = typer.Typer(help="The login guard's findings.", no_args_is_help=True)
 
@@ -21,6 +20,8 @@ def findings(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
 ) -> None:
     """List the login guard's findings (brute force, spraying, suspicious logins, ...)."""
+    from mailwarden.store.store import Store
+
     cfg = settings(config, data_dir)
     rows = Store(cfg.store_url).findings(account=account.lower() if account else None,
                                          limit=limit)

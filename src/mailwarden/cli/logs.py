@@ -12,9 +12,6 @@ from typing import Annotated
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
-from mailwarden.replay import import_logs
-from mailwarden.scan import scan, scan_json
-from mailwarden.sources.logs.files import LogFileError
 
 app = typer.Typer(help="Mail logs: learn baselines from history.", no_args_is_help=True)
 
@@ -28,6 +25,9 @@ YearOpt = Annotated[int | None, typer.Option(
 def import_command(files: FilesArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
                    year: YearOpt = None, as_json: JsonOpt = False) -> None:
     """Learn each account's baseline from Postfix logs, without deciding anything."""
+    from mailwarden.replay import import_logs
+    from mailwarden.sources.logs.files import LogFileError
+
     cfg = settings(config, data_dir)
     try:
         summary = import_logs(cfg, files, year)
@@ -53,6 +53,9 @@ def scan_command(
     Reads Postfix, Dovecot and Exim logs (plain or compressed, rotated files in any order) in
     time order. With --json, one JSON line per event and per finding, then a summary.
     """
+    from mailwarden.scan import scan, scan_json
+    from mailwarden.sources.logs.files import LogFileError
+
     cfg = settings(config, data_dir)
     _few_collections()
     try:

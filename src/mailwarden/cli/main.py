@@ -6,6 +6,7 @@ import typer
 
 from mailwarden.cli import (
     accounts,
+    api_tokens,
     config_cmd,
     dmarc,
     evidence,
@@ -35,3 +36,4 @@ app.command("audit")(audit_command)
 app.add_typer(dmarc.app, name="dmarc")
 app.add_typer(spf.app, name="spf")
 app.command("analyze")(analyze_command)
+app.add_typer(api_tokens.app, name="api")

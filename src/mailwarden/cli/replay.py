@@ -9,8 +9,6 @@ import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
 from mailwarden.cli.logs import FilesArg, YearOpt
-from mailwarden.replay import Replay
-from mailwarden.sources.logs.files import LogFileError
 
 
 def replay_command(
@@ -21,6 +19,9 @@ def replay_command(
              "account (0: never).")] = 0.0,
 ) -> None:
     """Run the engine over old Postfix logs in log time and report what it would have held."""
+    from mailwarden.replay import Replay
+    from mailwarden.sources.logs.files import LogFileError
+
     cfg = settings(config, data_dir)
     replay = Replay(cfg, release_after=release_after * 3600)
     try:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import getpass
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mailwarden import i18n
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
-from mailwarden.config import Config
-from mailwarden.response.checklist import ChecklistError
-from mailwarden.response.playbook import UnknownStep
-from mailwarden.response.runner import Outcome, ResponseError, ResponseRunner
-from mailwarden.store.store import Store
-from mailwarden.timefmt import iso
+
+if TYPE_CHECKING:
+    from mailwarden.config import Config
+    from mailwarden.response.checklist import ChecklistError
+    from mailwarden.response.playbook import UnknownStep
+    from mailwarden.response.runner import Outcome, ResponseError, ResponseRunner
 
 IncidentArg = Annotated[str, typer.Argument(help="The incident id (INC-...).")]
 ByOpt = Annotated[str | None, typer.Option(
@@ -24,6 +23,9 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded with eac
 
 
 def _runner(cfg: Config) -> ResponseRunner:
+    from mailwarden.response.runner import ResponseRunner
+    from mailwarden.store.store import Store
+
     return ResponseRunner(cfg, Store(cfg.store_url))
 
 
@@ -41,6 +43,8 @@ def _outcome_dict(outcome: Outcome, cfg: Config) -> dict[str, Any]:
 
 
 def _print(outcomes: list[Outcome], cfg: Config, lang: str, as_json: bool) -> None:
+    from mailwarden import i18n
+
     for outcome in outcomes:
         if as_json:
             typer.echo(json.dumps(_outcome_dict(outcome, cfg), ensure_ascii=False))
@@ -60,6 +64,8 @@ def plan_command(incident_id: IncidentArg, config: ConfigOpt = None,
                  data_dir: DataDirOpt = None, as_json: JsonOpt = False,
                  lang: LangOpt = "en") -> None:
     """Show the playbook of an incident: what runs by itself and what waits for a person."""
+    from mailwarden.response.checklist import ChecklistError
+
     cfg = settings(config, data_dir)
     try:
         found = _runner(cfg).plan(incident_id)
@@ -91,6 +97,10 @@ def respond_command(
     data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
 ) -> None:
     """Run containment steps for an incident's account (each recorded, each with its undo)."""
+    from mailwarden import i18n
+    from mailwarden.response.checklist import ChecklistError
+    from mailwarden.response.playbook import UnknownStep
+
     cfg = settings(config, data_dir)
     runner = _runner(cfg)
     try:
@@ -111,6 +121,9 @@ def actions_command(incident_id: IncidentArg, config: ConfigOpt = None,
                     data_dir: DataDirOpt = None, as_json: JsonOpt = False,
                     lang: LangOpt = "en") -> None:
     """List the containment actions recorded for an incident: who, when, why, result."""
+    from mailwarden.response.checklist import ChecklistError
+    from mailwarden.timefmt import iso
+
     cfg = settings(config, data_dir)
     runner = _runner(cfg)
     try:
@@ -143,6 +156,9 @@ def undo_command(
     data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
 ) -> None:
     """Undo containment actions of an incident (restore service)."""
+    from mailwarden.response.checklist import ChecklistError
+    from mailwarden.response.runner import ResponseError
+
     cfg = settings(config, data_dir)
     runner = _runner(cfg)
     actor, why = by or getpass.getuser(), reason or "administrator: undo"
@@ -169,6 +185,8 @@ def delete_held_command(
     data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
 ) -> None:
     """Delete the account's held mail, after copying each message into the evidence folder."""
+    from mailwarden.response.checklist import ChecklistError
+
     cfg = settings(config, data_dir)
     if not yes:
         typer.echo("mailwarden: deleting held mail needs --yes", err=True)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, settings
-from mailwarden.service import parse_listen, serve
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 def loop_factory(name: str) -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
@@ -71,6 +72,10 @@ def serve_command(
 ) -> None:
     """Run Mailwarden: the Postfix policy server, the Dovecot auth policy server, the
     administrators' API, the milter, the store, and the log watcher."""
+    import asyncio
+
+    from mailwarden.service import parse_listen, serve
+
     cfg = settings(config, data_dir)
     try:
         listen = parse_listen(policy_listen or cfg.policy.listen, "policy")

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
-from mailwarden.drill import Attack, DrillResult, postqueue_held, via_policy, via_smtp
-from mailwarden.service import parse_listen
-from mailwarden.store.store import Store
+
+if TYPE_CHECKING:
+    from mailwarden.drill import DrillResult
 
 app = typer.Typer(help="Fire drills against a deployment.", no_args_is_help=True)
 
 
 def _held_from_store(result: DrillResult, url: str, since: float, wait: float) -> set[str]:
     """Queue ids Mailwarden recorded as held (it writes behind, so wait a flush first)."""
+    from mailwarden.store.store import Store
+
     time.sleep(wait)
     wanted = set(result.queue_ids)
     return {str(d["queue_id"]) for d in Store(url).decisions(since) if d["queue_id"] in wanted}
@@ -47,6 +49,9 @@ def takeover(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Play a stolen-password burst and report how many messages got through before the hold."""
+    from mailwarden.drill import Attack, postqueue_held, via_policy, via_smtp
+    from mailwarden.service import parse_listen
+
     if (policy is None) == (smtp is None):
         typer.echo("mailwarden: give exactly one of --policy or --smtp", err=True)
         raise typer.Exit(2)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.audit.dns import DnsClient
-from mailwarden.audit.spf import check_host
-from mailwarden.audit.spf_eval import MAX_DNS_TERMS, MAX_VOID_LOOKUPS
-from mailwarden.audit.spf_lookup import client_address
-from mailwarden.audit.spf_result import SpfResult
 from mailwarden.cli.common import JsonOpt, LangOpt
+
+if TYPE_CHECKING:
+    from mailwarden.audit.spf_result import SpfResult
 
 app = typer.Typer(help="SPF (RFC 7208): evaluate a client address against a domain's policy.",
                   no_args_is_help=True)
@@ -51,6 +48,12 @@ def check(
     lang: LangOpt = "en",
 ) -> None:
     """Evaluate SPF for one client address (RFC 7208 check_host), showing every step."""
+    import asyncio
+
+    from mailwarden.audit.dns import DnsClient
+    from mailwarden.audit.spf import check_host
+    from mailwarden.audit.spf_lookup import client_address
+
     try:
         client_address(ip)
     except ValueError:
@@ -66,6 +69,8 @@ def check(
 
 
 def _print(found: SpfResult, lang: str) -> None:
+    from mailwarden.audit.spf_eval import MAX_DNS_TERMS, MAX_VOID_LOOKUPS
+
     typer.echo(f"{_label('result', lang)}: {found.result}  ({found.domain})")
     if found.mechanism:
         typer.echo(f"{_label('decided', lang)}: {found.mechanism}")

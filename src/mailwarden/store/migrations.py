@@ -45,6 +45,10 @@ def _v6_inbound_correspondents(conn: Connection) -> None:
     schema.inbound_correspondents.create(conn, checkfirst=True)
 
 
+def _v7_api_tokens(conn: Connection) -> None:
+    schema.api_tokens.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema: account state, flags, incidents, incident events, decisions",
      _v1_initial),
@@ -54,6 +58,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "DMARC aggregate and failure reports, SMTP TLS reports", _v5_reports),
     (6, "inbound correspondents: who wrote to whom, with links or payment requests",
      _v6_inbound_correspondents),
+    (7, "API tokens: one per person, with a role; only their SHA-256 is kept", _v7_api_tokens),
 ]
 
 

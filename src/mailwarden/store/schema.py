@@ -7,12 +7,14 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -211,4 +213,24 @@ inbound_correspondents = Table(
     Column("messages", Integer, nullable=False),
     Column("with_links", Integer, nullable=False),
     Column("with_payment", Integer, nullable=False),
+)
+
+# -- the administrators' API: per-person tokens with a role (mailwarden api token add) --------
+# Only the SHA-256 of a token is kept. A revoked row stays (the evidence names its holder); a
+# name has at most one token that is not revoked.
+ACTIVE_TOKEN = text("revoked_at IS NULL")
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(200), nullable=False, default=""),
+    Column("last_used_at", Float),
+    Column("revoked_at", Float),
+    Column("revoked_by", String(200), nullable=False, default=""),
+    Index("uq_api_tokens_active_name", "name", unique=True, sqlite_where=ACTIVE_TOKEN,
+          postgresql_where=ACTIVE_TOKEN),
 )

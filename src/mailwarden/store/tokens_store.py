@@ -1,0 +1,82 @@
+"""Queries for the administrators' API tokens: one row per token ever issued.
+
+A row keeps the SHA-256 of the token, never the token. Revoking keeps the row (who held the
+name, from when to when, stays known for the evidence); a name has at most one token that is
+not revoked, compared without regard to case ("Yamada" and "yamada" are one person).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mailwarden.store import schema
+from mailwarden.store.store import Store
+
+
+class TokenExists(Exception):
+    """The name already has a token that is not revoked."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} already has a token: revoke it first")
+        self.name = name
+
+
+class TokenStore:
+    """The ``api_tokens`` table."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, *, name: str, role: str, token_hash: str, now: float, by: str) -> int:
+        """Record a new token's hash; TokenExists when ``name`` has a token already."""
+        t = schema.api_tokens
+        try:
+            with self.store.lock, self.store.engine.begin() as conn:
+                names = conn.execute(select(t.c.name).where(t.c.revoked_at.is_(None))).scalars()
+                if any(found.casefold() == name.casefold() for found in names):
+                    raise TokenExists(name)
+                key = conn.execute(insert(t).values(
+                    name=name, role=role, token_hash=token_hash, created_at=now, created_by=by,
+                    last_used_at=None, revoked_at=None, revoked_by="")).inserted_primary_key
+        except IntegrityError:  # another process added the same name meanwhile
+            raise TokenExists(name) from None
+        return int(key[0]) if key is not None else 0
+
+    def active(self) -> list[dict[str, Any]]:
+        """The tokens that are not revoked, with their hashes (for the API's check only)."""
+        t = schema.api_tokens
+        query = select(t.c.id, t.c.name, t.c.role, t.c.token_hash, t.c.last_used_at).where(
+            t.c.revoked_at.is_(None)).order_by(t.c.id)
+        with self.store.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def listed(self, include_revoked: bool = False) -> list[dict[str, Any]]:
+        """Tokens as people may see them: everything but the hash, oldest first."""
+        t = schema.api_tokens
+        query = select(*(c for c in t.columns if c.name != "token_hash")).order_by(t.c.id)
+        if not include_revoked:
+            query = query.where(t.c.revoked_at.is_(None))
+        with self.store.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def revoke(self, name: str, now: float, by: str) -> str | None:
+        """Revoke the name's token; the name as it was issued, None when it has no token that
+        is not revoked."""
+        t = schema.api_tokens
+        with self.store.lock, self.store.engine.begin() as conn:
+            rows = conn.execute(select(t.c.id, t.c.name).where(t.c.revoked_at.is_(None))).all()
+            found = [row for row in rows if row[1].casefold() == name.casefold()]
+            if not found:
+                return None
+            conn.execute(update(t).where(t.c.id.in_([row[0] for row in found]))
+                         .values(revoked_at=now, revoked_by=by))
+        return str(found[0][1])
+
+    def touch(self, token_id: int, now: float) -> None:
+        """Note when a token was last used."""
+        t = schema.api_tokens
+        with self.store.lock, self.store.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id == token_id).values(last_used_at=now))
