@@ -581,6 +581,12 @@ class Milter:
         10 * 1024 * 1024, "Bytes of a message collected for analysis; a longer message is "
         "analysed on what was read, and a note in its headers says so."
     )
+    max_buffered_bytes: int = setting(
+        256 * 1024 * 1024, "Bytes of mail all connections together may hold (messages being "
+        "received or analysed); at least max_message_bytes. A message that does not fit is "
+        "analysed on what was read, never delayed; a note in its headers and a log line (raise "
+        "it then) say so."
+    )
     timeout: float = setting(
         20.0, "Seconds an analysis (and the ClamAV scan) may take; after that the message "
         "passes unchecked. Keep it well below Postfix's milter_content_timeout (300 s)."
@@ -721,6 +727,9 @@ def _validate_milter(m: Milter, where: str) -> None:
                        "max_reasons": 0}.items():
         if getattr(m, key) < least:
             raise ConfigError(f"{where}: milter.{key} must be at least {least}")
+    if m.max_buffered_bytes < m.max_message_bytes:
+        raise ConfigError(f"{where}: milter.max_buffered_bytes must be at least "
+                          f"milter.max_message_bytes ({m.max_message_bytes})")
     for key in ("timeout", "idle_timeout", "clamd_timeout"):
         if getattr(m, key) <= 0:
             raise ConfigError(f"{where}: milter.{key} must be positive")

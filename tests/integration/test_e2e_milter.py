@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import socket
+import struct
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -236,4 +239,85 @@ def test_clamav_finding_holds_the_mail_as_malware(
         delivered = sink.wait_for_messages(1, timeout=30)[0]
         assert str(delivered.message()["X-Mailwarden-Verdict"]).startswith("clean")
     finally:
+        proc.stop()
+
+
+class StallingClamd:
+    """A stand-in for clamd on a loopback port: its first scan answers only once ``release``
+    is set (that message stays in Mailwarden's analysis, holding its bytes); later scans
+    answer at once (clean)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.scanning = threading.Event()  # the first message is being scanned
+        self.release = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        stall = True
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._scan, args=(conn, stall), daemon=True).start()
+            stall = False
+
+    def _scan(self, conn: socket.socket, stall: bool) -> None:
+        with conn, conn.makefile("rb") as reader:
+            conn.settimeout(60)
+            reader.read(len(b"zINSTREAM\0"))
+            while size := struct.unpack(">I", reader.read(4))[0]:
+                reader.read(size)
+            if stall:
+                self.scanning.set()
+                self.release.wait(60)
+            conn.sendall(b"stream: OK\0")
+
+    def close(self) -> None:
+        self.release.set()
+        self.sock.close()
+
+
+def long_mail(subject: str, body_bytes: int) -> bytes:
+    line = b"y" * 75 + b"\n"
+    return (f"From: a@outside.example\nTo: {RECIPIENT}\nSubject: {subject}\n"
+            f"Message-ID: <{subject}@outside.example>\nDate: Mon, 2 Mar 2026 10:00:00 +0900\n"
+            "\n").encode() + line * (body_bytes // len(line))
+
+
+def test_memory_budget_truncates_instead_of_delaying(
+    postfix_factory: PostfixFactory, sink_factory: SinkFactory
+) -> None:
+    """[milter] max_buffered_bytes = 200000: while a 150 kB mail is in its analysis (a clamd
+    that does not answer yet holds it there), a 100 kB mail through another Postfix session
+    does not fit: it is delivered at once, analysed on its first bytes, with the budget note
+    in its headers, and Mailwarden logs that the budget was full. The first mail, released,
+    arrives whole, without the note."""
+    clamd = StallingClamd()
+    proc = MailwardenProcess(CONFIG, extra=(
+        "\n[milter]\nmax_message_bytes = 200000\nmax_buffered_bytes = 200000\n"
+        f'clamd = "tcp:127.0.0.1:{clamd.port}"\nclamd_timeout = 50.0\ntimeout = 55.0\n'))
+    try:
+        sink = sink_factory()
+        postfix = start_mx(postfix_factory, sink, proc.milter_port)
+        first = threading.Thread(target=send, args=(postfix, long_mail("first", 150_000)))
+        first.start()
+        assert clamd.scanning.wait(30), proc.output()
+        send(postfix, long_mail("second", 100_000))
+        second = sink.wait_for_messages(1, timeout=30)[0].message()
+        assert str(second["Subject"]) == "second"
+        note = " ".join(str(second["X-Mailwarden-Note"]).split())
+        assert "max_buffered_bytes = 200000" in note, note
+        assert second["X-Mailwarden-Note-Ja"] is not None
+        assert "memory budget full" in proc.output()
+        clamd.release.set()
+        first.join(30)
+        arrived = sink.wait_for_messages(2, timeout=30)
+        whole = next(m.message() for m in arrived if str(m.message()["Subject"]) == "first")
+        assert whole["X-Mailwarden-Note"] is None
+        assert str(whole["X-Mailwarden-Verdict"]).startswith("clean")
+    finally:
+        clamd.close()
         proc.stop()

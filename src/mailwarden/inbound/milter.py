@@ -49,7 +49,7 @@ class InboundMilter:
         verdict = analyze_message(message.raw,
                                   self.ctx.envelope(message.mail_from, message.recipients))
         if message.truncated:
-            verdict.notes.insert(0, ("milter_truncated", {"limit": m.max_message_bytes}))
+            verdict.notes.insert(0, truncated_note(message, self.cfg))
         if self.clamd is not None:
             verdict = self._scan(message, verdict)
         action = "header" if verdict.error else str(getattr(m, verdict.verdict))
@@ -108,6 +108,15 @@ class InboundMilter:
             log.exception("milter: recording the message in the history failed")
 
 
+def truncated_note(message: MilterMessage, cfg: Config) -> tuple[str, dict[str, object]]:
+    """The note on a message analysed on its first bytes only: over max_message_bytes, or cut
+    short because the memory budget of all connections (max_buffered_bytes) was full."""
+    if message.over_budget:
+        return ("milter_over_budget", {"kept": len(message.raw),
+                                       "budget": cfg.milter.max_buffered_bytes})
+    return ("milter_truncated", {"limit": cfg.milter.max_message_bytes})
+
+
 def hold_reason(verdict: Verdict) -> str:
     """The quarantine reason Postfix logs (ASCII, at most 100 characters)."""
     signals = ",".join(r.signal for r in verdict.reasons[:4])
@@ -140,6 +149,7 @@ async def start_milter(cfg: Config, store: Store | None,
                           max_message_bytes=m.max_message_bytes, timeout=m.timeout,
                           idle_timeout=m.idle_timeout, workers=m.workers,
                           max_connections=m.max_connections,
+                          max_buffered_bytes=m.max_buffered_bytes,
                           watch=(PREFIX.lower(),) if m.strip_headers else ())
     host, port = await server.start(*listen)
     shown = f"[{host}]" if ":" in host else host

@@ -195,6 +195,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "メールが{limit}バイトを超えるため、先頭の{limit}バイトだけを分析しました"
         "（milter.max_message_bytes）",
     ),
+    "note.milter_over_budget": (
+        "only the first {kept} bytes of the message were analysed: the milter's memory for "
+        "messages being received was full (milter.max_buffered_bytes = {budget} bytes)",
+        "受信中のメールに使うミルターのメモリが上限（milter.max_buffered_bytes＝{budget}バイト）に"
+        "達していたため、このメールは先頭の{kept}バイトだけを分析しました",
+    ),
     "note.clamd_error": (
         "not scanned by ClamAV: {error}", "ClamAV で検査できませんでした：{error}",
     ),

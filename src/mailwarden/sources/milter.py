@@ -7,6 +7,11 @@ connection reads nothing more and sends PROGRESS every few seconds. It fails ope
 that raises or is slower than ``timeout`` lets the message pass (the handler's ``unchecked``
 answer, or a bare CONTINUE), and a peer that breaks the protocol is disconnected, so that
 Postfix applies its ``milter_default_action`` (to be ``accept``).
+
+Memory: all connections share one budget of buffered mail (``max_buffered_bytes``); a
+message that does not fit is analysed on what was read (the session marks it truncated). A
+message's bytes go back to the budget when its analysis is over (also one that went on after
+the timeout, or was cancelled before it started), or when it is aborted or its connection lost.
 """
 
 from __future__ import annotations
@@ -17,16 +22,18 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol, cast
 
 from mailwarden.sources import milter_codec as mc
+from mailwarden.sources.milter_budget import MemoryBudget
 from mailwarden.sources.milter_codec import MilterProtocolError, Packet, PacketReader
 from mailwarden.sources.milter_session import MilterActions, MilterMessage, Session
 
 log = logging.getLogger("mailwarden.milter")
 PROGRESS_SECONDS = 5.0
 REAP_SECONDS = 30.0
+MAX_BUFFERED_BYTES = 256 * 1024 * 1024
 
 
 class MilterHandler(Protocol):
@@ -45,10 +52,11 @@ class MilterConnection(asyncio.Protocol):
     def __init__(self, server: MilterServer) -> None:
         self.server = server
         self.reader = PacketReader(server.max_packet)
-        self.session = Session(server.max_message_bytes, server.watch)
+        self.session = Session(server.max_message_bytes, server.watch, server.budget)
         self.pending: deque[Packet] = deque()
         self.transport: asyncio.Transport | None = None
         self.deciding: asyncio.Task[None] | None = None
+        self.work: Future[MilterActions] | None = None  # the analysis of ``deciding``
         self.last_active = time.monotonic()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -64,6 +72,9 @@ class MilterConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self.pending.clear()
+        self.session.close()  # a message being collected gives its bytes back
+        if self.work is not None:
+            self.work.cancel()  # one still waiting for a worker is dropped (and gives back)
         if self.deciding is not None:
             self.deciding.cancel()
 
@@ -86,8 +97,9 @@ class MilterConnection(asyncio.Protocol):
                 transport.close()
             elif step.message is not None:
                 transport.pause_reading()  # nothing more until this one is answered
+                self.work = self.server.submit(step.message)
                 self.deciding = asyncio.get_running_loop().create_task(
-                    self._decide(step.message))
+                    self._decide(step.message, self.work))
 
     def _broken(self, exc: MilterProtocolError) -> None:
         log.warning("milter: closing connection: %s", exc)
@@ -96,9 +108,9 @@ class MilterConnection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def _decide(self, message: MilterMessage) -> None:
-        actions = await self.server.decide(message, self._progress)
-        self.deciding = None
+    async def _decide(self, message: MilterMessage, work: Future[MilterActions]) -> None:
+        actions = await self.server.decide(message, work, self._progress)
+        self.deciding = self.work = None
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -120,9 +132,11 @@ class MilterServer:
 
     def __init__(self, handler: MilterHandler, *, max_message_bytes: int, timeout: float,
                  idle_timeout: float = 600.0, workers: int = 2, max_connections: int = 200,
-                 watch: tuple[str, ...] = (), max_packet: int = mc.MAX_PACKET) -> None:
+                 watch: tuple[str, ...] = (), max_packet: int = mc.MAX_PACKET,
+                 max_buffered_bytes: int = MAX_BUFFERED_BYTES) -> None:
         self.handler = handler
         self.max_message_bytes = max_message_bytes
+        self.budget = MemoryBudget(max_buffered_bytes)
         self.timeout = timeout
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
@@ -133,11 +147,23 @@ class MilterServer:
         self.server: asyncio.Server | None = None
         self._reaper: asyncio.Task[None] | None = None
 
-    async def decide(self, message: MilterMessage,
+    def submit(self, message: MilterMessage) -> Future[MilterActions]:
+        """Hand ``message`` to a worker thread; its bytes go back to the memory budget when
+        that work is over (decided, failed, or cancelled before it started)."""
+        try:
+            work = self.pool.submit(self.handler.decide, message)
+        except RuntimeError as exc:  # the pool is shut down: the server is stopping
+            work = Future()
+            work.set_exception(exc)
+        work.add_done_callback(lambda _: message.release())
+        return work
+
+    async def decide(self, message: MilterMessage, work: Future[MilterActions],
                      progress: Callable[[], None]) -> MilterActions:
-        """The handler's actions, or its ``unchecked`` ones on timeout or error."""
+        """The handler's actions (``work``, from :meth:`submit`), or its ``unchecked`` ones on
+        timeout or error."""
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, self.handler.decide, message)
+        future = asyncio.wrap_future(work, loop=loop)
         deadline = loop.time() + self.timeout
         why = "timeout"
         while True:

@@ -2,16 +2,22 @@
 
 No I/O: :meth:`Session.receive` takes a packet and says what to write back, whether a
 message is complete and waits for a decision (then :meth:`Session.finish` encodes it), or
-whether the connection must close. The message is collected up to ``max_message_bytes``
-(header fields as ``Name: value`` lines and the body, CRLF line ends); what comes beyond is
-counted, not kept, and the message is marked truncated.
+whether the connection must close. The message is collected into one buffer (header fields as
+``Name: value`` lines, an empty line, the body; CRLF line ends) up to ``max_message_bytes``
+and as long as the milter's shared memory budget has room; from the first chunk that does not
+fit on, the rest is counted, not kept, and the message is marked truncated. The buffer becomes
+the message's ``raw`` without a copy; the message then holds its bytes of the budget until
+:meth:`MilterMessage.release`.
 """
 
 from __future__ import annotations
 
+import io
+import sys
 from dataclasses import dataclass, field
 
 from mailwarden.sources import milter_codec as mc
+from mailwarden.sources.milter_budget import Hold, MemoryBudget
 from mailwarden.sources.milter_codec import MilterProtocolError, Packet
 
 # What we ask of the MTA: add and delete header fields, quarantine; no HELO, DATA, EOH or
@@ -38,6 +44,13 @@ class MilterMessage:
     client_address: str = ""
     client_name: str = ""
     auth_user: str = ""
+    over_budget: bool = False  # truncated because the memory budget was full
+    hold: Hold | None = field(default=None, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Give the bytes of ``raw`` back to the memory budget (when done with them)."""
+        if self.hold is not None:
+            self.hold.release()
 
 
 @dataclass(slots=True)
@@ -64,22 +77,37 @@ class Step:
 class Session:
     """The protocol state of one connection from the MTA."""
 
-    def __init__(self, max_message_bytes: int, watch: tuple[str, ...] = ()) -> None:
+    def __init__(self, max_message_bytes: int, watch: tuple[str, ...] = (),
+                 budget: MemoryBudget | None = None) -> None:
         self.max_message_bytes = max_message_bytes
         self.watch = tuple(w.lower() for w in watch)
+        self.budget = budget if budget is not None else MemoryBudget(sys.maxsize)
         self.negotiated: mc.OptNeg | None = None
         self.macros: dict[bytes, dict[str, str]] = {}
         self.client = mc.Connect("", "U", 0, "")
+        self.hold = self.budget.hold()
         self._reset_message()
 
     def _reset_message(self) -> None:
+        """Drop the message being collected; its bytes go back to the budget."""
+        self.hold.release()
         self.mail_from = ""
         self.recipients: list[str] = []
-        self.headers = bytearray()
-        self.body = bytearray()
+        self.buffer = io.BytesIO()  # getvalue() hands its bytes over without a copy
+        self.in_body = False
         self.size = 0
         self.truncated = False
+        self.over_budget = False
         self.watched: dict[str, tuple[str, int]] = {}
+
+    @property
+    def kept(self) -> int:
+        """Bytes of the message collected so far (what it holds of the budget)."""
+        return self.hold.size
+
+    def close(self) -> None:
+        """The connection is gone: drop the message being collected."""
+        self._reset_message()
 
     def _end_message(self) -> None:
         """Forget the message and its macros (the connection's stay)."""
@@ -162,10 +190,17 @@ class Session:
     # --- the message ----------------------------------------------------------------------
 
     def _take(self, size: int) -> bool:
-        """Count ``size`` more bytes of the message; False when they no longer fit."""
+        """Count ``size`` more bytes of the message; False when they are not to be kept:
+        beyond ``max_message_bytes``, over the memory budget, or after either."""
         self.size += size
+        if self.truncated:
+            return False
         if self.size > self.max_message_bytes:
             self.truncated = True
+            return False
+        if not self.hold.grow(size):
+            self.truncated = self.over_budget = True
+            self.budget.note_truncated()
             return False
         return True
 
@@ -176,22 +211,37 @@ class Session:
             if lowered in self.watched or len(self.watched) < MAX_WATCHED:
                 self.watched[lowered] = (shown, count + 1)
         line = name + b": " + value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n"
-        if self._take(len(line)):
-            self.headers += line
+        if self.in_body:  # a field after the body (no MTA sends one): counted, not kept
+            self.size += len(line)
+        elif self._take(len(line)):
+            self.buffer.write(line)
+
+    def _end_header(self) -> None:
+        if not self.in_body:
+            self.in_body = True
+            self.buffer.write(b"\r\n")  # two bytes, not counted
 
     def _body(self, data: bytes) -> None:
-        if data and self._take(len(data)):
-            self.body += data
+        if data:
+            self._end_header()
+            if self._take(len(data)):
+                self.buffer.write(data)
 
     def _message(self) -> MilterMessage:
-        """The message just ended, for a decision (the state is kept until ``finish``)."""
+        """The message just ended, for a decision. It takes the buffer and its hold on the
+        budget (release it when done); the envelope and macros stay until ``finish``."""
+        self._end_header()
         macros: dict[str, str] = {}
         for values in self.macros.values():
             macros.update(values)
-        return MilterMessage(
-            self.mail_from, tuple(self.recipients), bytes(self.headers) + b"\r\n" + self.body,
-            self.size, self.truncated, dict(self.watched), macros.get("i", ""),
-            self.client.address, self.client.hostname, macros.get("auth_authen", ""))
+        raw = self.buffer.getvalue()  # CPython: the buffer's own bytes object, no copy
+        self.buffer = io.BytesIO()
+        message = MilterMessage(
+            self.mail_from, tuple(self.recipients), raw, self.size, self.truncated,
+            dict(self.watched), macros.get("i", ""), self.client.address,
+            self.client.hostname, macros.get("auth_authen", ""), self.over_budget, self.hold)
+        self.hold = self.budget.hold()
+        return message
 
     def finish(self, actions: MilterActions) -> bytes:
         """The end-of-message reply: edits the MTA allows, then the final answer; the next
