@@ -332,6 +332,11 @@ class Response:
     postcat: str = setting("/usr/sbin/postcat", "Path of postcat.")
     doveadm: str = setting("/usr/bin/doveadm", "Path of doveadm.")
     command_timeout: float = setting(60.0, "Seconds a containment command may take.")
+    max_parallel_playbooks: int = setting(
+        4, "Playbooks of different accounts that serve runs at once (one slow step, e.g. a "
+        "hold_queue of a huge queue, then delays no other account); the playbooks of one "
+        "account always run one after the other."
+    )
 
 
 @dataclass
@@ -371,6 +376,9 @@ class Playbook:
         return [step for step in chosen if step not in automatic]
 
 
+SHARED_TOKEN_OFF = "off"  # noqa: S105 ([api] token = "off": a switch, not a secret)
+
+
 @dataclass
 class Api:
     """The administrators' HTTP API (see [api.md](api.md)): incidents, checklists, containment."""
@@ -379,8 +387,9 @@ class Api:
         "127.0.0.1:10042", "HOST:PORT, or off. Keep it on loopback or behind a TLS proxy."
     )
     token: str = setting(
-        "", "Bearer token every request but /api/v1/health must send (at least 16 "
-        "characters); empty: generated once into DATA_DIR/api.token (mode 0600)."
+        "", "The shared bearer token (acts as the administrator 'admin'; at least 16 "
+        "characters); empty: generated once into DATA_DIR/api.token (mode 0600); off: no "
+        "shared token, only personal ones (mailwarden api token add)."
     )
     max_body_bytes: int = setting(65536, "Larger request bodies are refused (413).")
 
@@ -683,7 +692,7 @@ def _validate(cfg: Config, where: str) -> None:
     _validate_response(cfg.response, cfg.playbook, where)
     _validate_inbound(cfg.inbound, where)
     _validate_milter(cfg.milter, where)
-    if cfg.api.token and len(cfg.api.token) < 16:
+    if cfg.api.token and cfg.api.token != SHARED_TOKEN_OFF and len(cfg.api.token) < 16:
         raise ConfigError(f"{where}: api.token must have at least 16 characters")
     if cfg.api.max_body_bytes < 1024:
         raise ConfigError(f"{where}: api.max_body_bytes must be at least 1024")
@@ -773,6 +782,8 @@ def _validate_response(r: Response, p: Playbook, where: str) -> None:
                           "needed by doveadm_executor = \"http\"")
     if r.command_timeout <= 0:
         raise ConfigError(f"{where}: response.command_timeout must be positive")
+    if r.max_parallel_playbooks < 1:
+        raise ConfigError(f"{where}: response.max_parallel_playbooks must be at least 1")
     for severity in SEVERITIES:
         for key in (severity, f"{severity}_manual"):
             for step in getattr(p, key):

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,7 +65,11 @@ class Runtime:
         self.response: ResponseRunner | None = None
         self.responding: set[asyncio.Future[None]] = set()
         self._response_pool: ThreadPoolExecutor | None = None
-        self._not_started: list[str] = []  # incidents whose playbook waits for the worker
+        self._not_started: list[str] = []  # incidents whose playbook has not started yet
+        self._arrived: deque[str] = deque()  # incidents no worker has taken yet, oldest first
+        self._running: dict[str, deque[str]] = {}  # account with a playbook under way -> the
+        # incidents of that account that came meanwhile (its worker runs them next)
+        self._taking = threading.Lock()  # one worker at a time takes the oldest incident
         self._stopping = False  # set by finish_responses: no playbook starts any more
         self._start_lock = threading.Lock()
 
@@ -139,26 +144,65 @@ class Runtime:
         return batch
 
     def respond(self, incident_ids: Sequence[str]) -> None:
-        """Run the playbook of newly stored incidents in a worker thread (commands take time;
-        detection never waits for them)."""
+        """Run the playbook of newly stored incidents in worker threads (commands take time;
+        detection never waits for them): up to ``[response] max_parallel_playbooks`` at once,
+        so one slow step delays no other account; those of one account one after the other
+        (they edit the same map and deny entries)."""
         if self.response is None or not incident_ids:
             return
         if self._response_pool is None:
-            self._response_pool = ThreadPoolExecutor(1, "mailwarden-response")
+            self._response_pool = ThreadPoolExecutor(self.cfg.response.max_parallel_playbooks,
+                                                     "mailwarden-response")
         loop = asyncio.get_running_loop()
         for incident_id in incident_ids:
             with self._start_lock:
                 self._not_started.append(incident_id)
-            future = loop.run_in_executor(self._response_pool, self._respond_one, incident_id)
+                self._arrived.append(incident_id)
+            future = loop.run_in_executor(self._response_pool, self._respond_next)
             self.responding.add(future)
             future.add_done_callback(self.responding.discard)
 
-    def _respond_one(self, incident_id: str) -> None:
+    def _respond_next(self) -> None:
+        """Take the oldest incident no worker has taken; run its playbook, then those of its
+        account that came meanwhile. While a playbook of its account is under way, leave it to
+        that one's worker, so no worker sits waiting for an account while other accounts'
+        playbooks could run, and one account's playbooks run in the order they came."""
+        with self._taking:  # its account looked up and claimed before the next is taken
+            with self._start_lock:
+                if self._stopping or not self._arrived:
+                    return
+                incident_id = self._arrived.popleft()
+            account = self._account_of(incident_id)
+            with self._start_lock:
+                if account in self._running:
+                    self._running[account].append(incident_id)
+                    return
+                self._running[account] = deque()
+        while True:
+            with self._start_lock:
+                if self._stopping:  # this one and those waiting: skipped by finish_responses
+                    del self._running[account]
+                    return
+                self._not_started.remove(incident_id)
+            self._run_playbook(incident_id)
+            with self._start_lock:
+                waiting = self._running[account]
+                if not waiting or self._stopping:
+                    del self._running[account]
+                    return
+                incident_id = waiting.popleft()
+
+    def _account_of(self, incident_id: str) -> str:
+        """The key the incident's playbook is serialised by: its account (case-folded), or
+        the incident itself when it cannot be read (its playbook then fails and is logged)."""
         assert self.response is not None
-        with self._start_lock:
-            if self._stopping:  # recorded as skipped by finish_responses
-                return
-            self._not_started.remove(incident_id)
+        try:
+            return "account:" + str(self.response.incident(incident_id)["account"]).casefold()
+        except Exception:
+            return "incident:" + incident_id
+
+    def _run_playbook(self, incident_id: str) -> None:
+        assert self.response is not None
         try:
             for outcome in self.response.run_automatic(incident_id):
                 op = outcome.operation
@@ -176,6 +220,7 @@ class Runtime:
         with self._start_lock:
             self._stopping = True
             waiting, self._not_started = self._not_started, []
+            self._arrived.clear()
         if waiting:
             await asyncio.to_thread(self._skip_responses, waiting)
         if self._response_pool is not None:

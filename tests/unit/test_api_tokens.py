@@ -453,3 +453,22 @@ def test_cli_add_prints_the_token_once_list_never_revoke_refuses_it(tmp_path: An
     assert Authenticator(SHARED, TokenStore(store)).identify(token.encode()) is None
     assert runner.invoke(cli, ["api", "token", "revoke", "soumu-yamada", *where]).exit_code == 1
     assert runner.invoke(cli, ["api", "token", "revoke", "admin", *where]).exit_code == 1
+
+
+def test_the_shared_token_can_be_switched_off(tmp_path: Any) -> None:
+    """``[api] token = "off"``: no shared token is generated or accepted (not even "off"
+    itself); personal tokens still work."""
+    from mailwarden.api.auth import TOKEN_FILE, api_token
+    from mailwarden.config import load
+
+    path = tmp_path / "mailwarden.toml"
+    path.write_text('[api]\ntoken = "off"\n', encoding="utf-8")
+    cfg = load(path, tmp_path)  # "off" is not refused as a token too short
+    assert cfg.api.token == "off"
+    assert api_token(cfg) == "" and not (tmp_path / TOKEN_FILE).exists()
+    store = Store(f"sqlite:///{tmp_path / 'mw.db'}")
+    personal = issue(store, "soumu-yamada", "responder")
+    auth = Authenticator(api_token(cfg), TokenStore(store))
+    assert auth.identify(b"off") is None and auth.identify(b"") is None
+    who = auth.identify(personal.encode())
+    assert who is not None and who.name == "soumu-yamada" and who.role == Role.RESPONDER

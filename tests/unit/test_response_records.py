@@ -276,10 +276,11 @@ def test_a_symlink_at_the_old_temporary_path_is_not_followed(
 def test_playbooks_not_started_at_shutdown_are_recorded_as_skipped(
     held: tuple[Runtime, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first playbook is still running when the service stops; the second never started:
-    its automatic steps are recorded as skipped with the command that runs them, and it does
-    not start afterwards."""
+    """The first playbook is still running when the service stops (one worker, busy); the
+    second never started: its automatic steps are recorded as skipped with the command that
+    runs them, and it does not start afterwards."""
     rt, first = held
+    rt.cfg.response.max_parallel_playbooks = 1
     second = "INC-waiting"
     rt.store.write(Batch(incidents=[Incident(second, 2.0, "b@city.example.jp",
                                              "suspicious_login", "high", 3.0, [])]), 2.0)

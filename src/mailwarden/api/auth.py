@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mailwarden.api.actor import SCOPE_KEY
 from mailwarden.api.errors import ApiError, language
 from mailwarden.api.identity import Principal
-from mailwarden.config import Config
+from mailwarden.config import SHARED_TOKEN_OFF, Config
 
 log = logging.getLogger("mailwarden.api")
 
@@ -33,7 +33,10 @@ def token_path(cfg: Config) -> str:
 
 
 def api_token(cfg: Config) -> str:
-    """The API token: configured, or generated once into the data folder (0600)."""
+    """The shared API token: configured, generated once into the data folder (0600), or ""
+    when switched off (``[api] token = "off"``: personal tokens only)."""
+    if cfg.api.token == SHARED_TOKEN_OFF:
+        return ""
     if cfg.api.token:
         return cfg.api.token
     path = cfg.data_dir / TOKEN_FILE

@@ -14,6 +14,7 @@ import uvicorn
 
 from mailwarden.api.app import build_app
 from mailwarden.api.auth import api_token, token_path
+from mailwarden.config import SHARED_TOKEN_OFF
 from mailwarden.service import Runtime, _EmbeddedServer
 
 STOP_SECONDS = 5.0
@@ -62,10 +63,14 @@ class ApiServer:
             await asyncio.sleep(0.02)
         host = f"[{self.listen[0]}]" if ":" in self.listen[0] else self.listen[0]
         where = f"{host}:{self.port}"
-        token_from = "[api] token" if self.rt.cfg.api.token else token_path(self.rt.cfg)
+        if self.rt.cfg.api.token == SHARED_TOKEN_OFF:
+            tokens = "a personal token from 'mailwarden api token add'; no shared token"
+        else:
+            token_from = "[api] token" if self.rt.cfg.api.token else token_path(self.rt.cfg)
+            tokens = (f"<token in {token_from}>, or a personal one from "
+                      "'mailwarden api token add'")
         print(f"mailwarden: administrators' API listening on http://{where}/api/v1/ "
-              f"(Authorization: Bearer <token in {token_from}>, or a personal one from "
-              "'mailwarden api token add')", flush=True)
+              f"(Authorization: Bearer {tokens})", flush=True)
 
     async def stop(self) -> None:
         if self.server is None or self.task is None:

@@ -9,7 +9,9 @@ kick and the Sieve steps are DoveadmCommands, so they run through either executo
 this machine (LocalExecutor) or the doveadm HTTP API (DoveadmHttpExecutor). The deny file and
 the passwd-file are local files whichever executor is used; reset_password hashes with
 `doveadm pw`, which the HTTP API does not offer, so with the HTTP executor the hash is made by
-its local LocalExecutor (see response/doveadm_http.py).
+its local LocalExecutor (see response/doveadm_http.py). Each change of the deny file or the
+passwd-file reads and rewrites it inside the responder's exclusive section (see
+response/files.py), so concurrent locks of different accounts keep every line.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from mailwarden.response.actions import Action, Undo, utc_now, validate_account
 from mailwarden.response.executor import CommandFailed, DoveadmCommand, DoveadmExecutor
-from mailwarden.response.files import replace_file
+from mailwarden.response.files import Exclusive, editing, replace_file
 
 PASSWORD_BYTES = 18  # 24 URL-safe characters, 144 bits
 NO_SESSIONS = 68  # doveadm kick's exit status when the account has no open session
@@ -59,12 +61,14 @@ class DovecotResponder:
         passwd_file: Path | None = None,
         actor: str = "mailwarden",
         clock: Callable[[], datetime] = utc_now,
+        exclusive: Exclusive = editing,
     ) -> None:
         self.executor = executor
         self.deny_file = deny_file
         self.passwd_file = passwd_file
         self.actor = actor
         self.clock = clock
+        self.exclusive = exclusive
 
     def _action(self, operation: str, account: str, reason: str, changed: bool,
                 result: dict[str, Any], undo: Undo | None, no_undo: str = "") -> Action:
@@ -86,12 +90,13 @@ class DovecotResponder:
         """Add the account to the deny file (once); undo unlocks it. Other lines, comments and
         lines not understood included, are kept as they are."""
         validate_account(account)
-        lines = self._deny_lines()
-        changed = account not in {deny_user(line) for line in lines}
-        if changed or not self.deny_file.exists():
-            if lines and not lines[-1].endswith("\n"):
-                lines[-1] += "\n"
-            self._write_deny([*lines, f"{account}\n"])
+        with self.exclusive():
+            lines = self._deny_lines()
+            changed = account not in {deny_user(line) for line in lines}
+            if changed or not self.deny_file.exists():
+                if lines and not lines[-1].endswith("\n"):
+                    lines[-1] += "\n"
+                self._write_deny([*lines, f"{account}\n"])
         undo = Undo("unlock", {"account": account}) if changed else None
         return self._action("lock", account, reason, changed, {"deny_file": str(self.deny_file)},
                             undo)
@@ -99,11 +104,12 @@ class DovecotResponder:
     def unlock(self, account: str, *, reason: str) -> Action:
         """Remove the account from the deny file; undo locks it again."""
         validate_account(account)
-        lines = self._deny_lines()
-        kept = [line for line in lines if deny_user(line) != account]
-        changed = len(kept) != len(lines)
-        if changed or not self.deny_file.exists():  # an empty file: the passdb must exist
-            self._write_deny(kept)
+        with self.exclusive():
+            lines = self._deny_lines()
+            kept = [line for line in lines if deny_user(line) != account]
+            changed = len(kept) != len(lines)
+            if changed or not self.deny_file.exists():  # an empty file: the passdb must exist
+                self._write_deny(kept)
         undo = Undo("lock", {"account": account}) if changed else None
         return self._action("unlock", account, reason, changed,
                             {"deny_file": str(self.deny_file)}, undo)
@@ -198,14 +204,17 @@ class DovecotResponder:
 
     def _set_hash(self, account: str, hashed: str) -> None:
         assert self.passwd_file is not None
-        lines = self.passwd_file.read_text("utf-8", "surrogateescape").splitlines(keepends=True)
-        for index, line in enumerate(lines):
-            user, sep, rest = line.partition(":")
-            if sep and user == account:
-                _, _, tail = rest.partition(":")
-                lines[index] = f"{user}:{hashed}:{tail}" if ":" in rest else f"{user}:{hashed}\n"
-                replace_file(self.passwd_file, "".join(lines))
-                return
+        with self.exclusive():
+            text = self.passwd_file.read_text("utf-8", "surrogateescape")
+            lines = text.splitlines(keepends=True)
+            for index, line in enumerate(lines):
+                user, sep, rest = line.partition(":")
+                if sep and user == account:
+                    _, _, tail = rest.partition(":")
+                    lines[index] = (f"{user}:{hashed}:{tail}" if ":" in rest
+                                    else f"{user}:{hashed}\n")
+                    replace_file(self.passwd_file, "".join(lines))
+                    return
         raise AccountNotFound(account, self.passwd_file)
 
     def undo(self, action: Action, *, reason: str) -> Action:

@@ -8,6 +8,12 @@ as root:dovecot 0640 stays root:dovecot 0640: otherwise Dovecot's auth process c
 read it and every login would fail. When the owner or group cannot be kept (not running as
 root) and the old file let that owner or group read it, the file is left as it was and
 OwnershipError says why.
+
+Each rewrite reads the file, changes it and replaces it: two writers at once would each start
+from the same old file and the later rename would drop the other's line. So a responder makes
+every read-modify-write (and, for the Postfix map, the postmap after it) inside an exclusive
+section: ResponseRunner's machine-wide lock file (response/locks.py), or else ``editing()``,
+a lock shared by the threads of this process.
 """
 
 from __future__ import annotations
@@ -16,9 +22,23 @@ import contextlib
 import os
 import stat
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 TEMP_SUFFIX = ".mailwarden-new"
+Exclusive = Callable[[], AbstractContextManager[object]]
+"""Makes the section it guards the only read-modify-write of the shared files under way."""
+_EDITING = threading.RLock()
+
+
+@contextlib.contextmanager
+def editing() -> Iterator[None]:
+    """One read-modify-write of a shared file at a time among the threads of this process
+    (a responder's default; ResponseRunner gives its machine-wide lock instead)."""
+    with _EDITING:
+        yield
 
 
 class OwnershipError(PermissionError):

@@ -4,7 +4,9 @@ check_sasl_access map, each returning an Action with its undo.
 Queued mail is selected from `postqueue -j` by envelope sender, and by SASL login where
 `postcat -e -q ID` shows the `sasl_username` named attribute. Ids go to `postsuper -h -` /
 `postsuper -H -` on stdin. The lock is a line `ACCOUNT HOLD` (or REJECT) in a map file used as
-`check_sasl_access TYPE:FILE`; after each change the file is rebuilt with postmap.
+`check_sasl_access TYPE:FILE`; after each change the file is rebuilt with postmap. Each lock
+and unlock reads, rewrites and postmaps the map inside the responder's exclusive section (see
+response/files.py), so concurrent locks of different accounts keep every line.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Literal
 
 from mailwarden.response.actions import Action, Undo, utc_now, validate_account
 from mailwarden.response.executor import Executor
-from mailwarden.response.files import replace_file, sync_folder
+from mailwarden.response.files import Exclusive, editing, replace_file, sync_folder
 
 LockMode = Literal["HOLD", "REJECT"]
 _QUEUE_ID = re.compile(r"[0-9A-Za-z]{5,32}")
@@ -80,12 +82,14 @@ class PostfixResponder:
         map_type: str = "hash",
         actor: str = "mailwarden",
         clock: Callable[[], datetime] = utc_now,
+        exclusive: Exclusive = editing,
     ) -> None:
         self.executor = executor
         self.access_map = access_map
         self.map_type = map_type
         self.actor = actor
         self.clock = clock
+        self.exclusive = exclusive
 
     def _action(self, operation: str, account: str, reason: str, changed: bool,
                 result: dict[str, Any], undo: Undo | None) -> Action:
@@ -212,11 +216,12 @@ class PostfixResponder:
         validate_account(account)
         if mode not in ("HOLD", "REJECT"):
             raise ValueError(f"lock mode {mode!r}: expected HOLD or REJECT")
-        lines = self._map_lines()
-        before = _map_value(lines, account)
-        changed = before != mode
-        if changed:
-            self._write_map(_set_line(lines, account, f"{account} {mode}\n"))
+        with self.exclusive():
+            lines = self._map_lines()
+            before = _map_value(lines, account)
+            changed = before != mode
+            if changed:
+                self._write_map(_set_line(lines, account, f"{account} {mode}\n"))
         undo = None
         if changed:
             undo = (Undo("unlock", {"account": account}) if before is None
@@ -227,10 +232,11 @@ class PostfixResponder:
     def unlock(self, account: str, *, reason: str) -> Action:
         """Remove the account's line from the access map and postmap it; undo locks again."""
         validate_account(account)
-        lines = self._map_lines()
-        before = _map_value(lines, account)
-        if before is not None or not self.access_map.exists():
-            self._write_map(_set_line(lines, account, None))
+        with self.exclusive():
+            lines = self._map_lines()
+            before = _map_value(lines, account)
+            if before is not None or not self.access_map.exists():
+                self._write_map(_set_line(lines, account, None))
         undo = Undo("lock", {"account": account, "mode": before}) if before else None
         result = {"map": f"{self.map_type}:{self.access_map}", "before": before}
         return self._action("unlock", account, reason, before is not None, result, undo)

@@ -5,18 +5,22 @@ Every operation is recorded as ``started`` (committed) before it runs and comple
 ``done`` or ``failed`` after; an operation that cannot run here is recorded as ``skipped`` with
 the reason, a dry run as ``planned``. A failing operation never stops the next one, and neither
 does a failure to record it (logged with the action id; the row then stays ``started``).
-Operations on the same machine are serialised through a lock file in the data folder, so the
-service's playbook and an administrator's command never rewrite a map file at the same time; an
-undo checks and marks its action inside that lock, so one action is never undone twice.
+Two kinds of lock files in the data folder (response/locks.py) keep operations apart, across
+threads and processes (the service's playbooks, its API, an administrator's command):
+- the account's lock (DATA_DIR/locks/account-HASH.lock) around each operation: two operations
+  on one account never run at once, while operations on different accounts do (a hold_queue of
+  120,000 messages does not delay another account's lock); an undo checks and marks its action
+  inside that lock, so one action is never undone twice;
+- the machine-wide lock (DATA_DIR/response.lock) around each read-modify-write of a shared
+  file: the check_sasl_access map with its postmap, the deny file, the passwd-file. A thread
+  takes the account's lock first, then this one, never the other way round.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +35,7 @@ from mailwarden.response.checklist import Checklist, UnknownIncident
 from mailwarden.response.doveadm_http import DoveadmHttpExecutor
 from mailwarden.response.dovecot import DovecotResponder
 from mailwarden.response.executor import DoveadmExecutor, Executor, LocalExecutor, ToolPaths
+from mailwarden.response.locks import LOCKS, account_lock_path
 from mailwarden.response.playbook import TICKS, Operation, Plan, operations, plan
 from mailwarden.response.postfix import PostfixResponder
 from mailwarden.store.actions_store import ActionStore
@@ -95,7 +100,7 @@ class ResponseRunner:
         self.executor, self.doveadm = executors or make_executors(cfg)
         self.clock = clock
         self.lock_path = cfg.data_dir / "response.lock"
-        self._held = threading.local()  # how deep this thread is inside _serialised()
+        self.account_locks = cfg.data_dir / "locks"
 
     # -- responders ------------------------------------------------------------------------
     def _datetime(self) -> datetime:
@@ -104,35 +109,26 @@ class ResponseRunner:
     def postfix(self, actor: str) -> PostfixResponder:
         r = self.cfg.response
         return PostfixResponder(self.executor, access_map=Path(r.sasl_access_map or "-"),
-                                map_type=r.sasl_access_type, actor=actor, clock=self._datetime)
+                                map_type=r.sasl_access_type, actor=actor, clock=self._datetime,
+                                exclusive=self._serialised)
 
     def dovecot(self, actor: str) -> DovecotResponder:
         r = self.cfg.response
         return DovecotResponder(self.doveadm, deny_file=Path(r.deny_file or "-"),
                                 passwd_file=Path(r.passwd_file) if r.passwd_file else None,
-                                actor=actor, clock=self._datetime)
+                                actor=actor, clock=self._datetime, exclusive=self._serialised)
 
     @contextlib.contextmanager
     def _serialised(self) -> Iterator[None]:
-        """Hold the lock file (re-entrant within one thread: an undo holds it around its
-        check, the operation and the marking)."""
-        depth = getattr(self._held, "depth", 0)
-        if depth:
-            self._held.depth = depth + 1
-            try:
-                yield
-            finally:
-                self._held.depth = depth
-            return
-        self.cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            self._held.depth = 1
-            try:
-                yield
-            finally:
-                self._held.depth = 0
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """Hold the machine-wide lock: the shared files' read-modify-writes (re-entrant)."""
+        with LOCKS.hold(self.lock_path):
+            yield
+
+    @contextlib.contextmanager
+    def _account_serialised(self, account: str) -> Iterator[None]:
+        """Hold the account's lock: one operation on it at a time (re-entrant)."""
+        with LOCKS.hold(account_lock_path(self.account_locks, account)):
+            yield
 
     def _recorded(self, action_id: int | None, what: str, write: Callable[[], object]) -> None:
         """Write to the store; a failure is logged with the action id and does not stop the
@@ -224,7 +220,7 @@ class ResponseRunner:
                                        operation=op.operation, actor=actor, reason=reason,
                                        now=self.clock(), undo_of=undo_of)
         try:
-            with self._serialised():
+            with self._account_serialised(op.account):
                 if undo is None:
                     action = self._operation(incident_id, op, actor, reason)
                 else:
@@ -281,15 +277,11 @@ class ResponseRunner:
     # -- undo ------------------------------------------------------------------------------
     def undo(self, incident_id: str, action_id: int, *, actor: str, reason: str) -> Outcome:
         """Undo one recorded action of the incident; ResponseError when it cannot be."""
-        with self._serialised():  # two undos of one action: the second sees the first's mark
-            row = self.actions.get(action_id)
-            if row is None or row["incident_id"] != incident_id:
-                raise ResponseError("playbook.error.action", str(action_id))
-            if row["undone_by"] is not None:
-                raise ResponseError("playbook.error.undone", str(action_id), by=row["undone_by"])
-            if row["status"] != "done" or not row["undo"]:
-                why = row["no_undo_reason"] or row["error"] or row["status"]
-                raise ResponseError("playbook.error.no_undo", str(action_id), why=why)
+        row = self._undoable(incident_id, action_id)
+        # two undos of one action: the second waits for the first and sees its mark
+        with self._account_serialised(str(row["account"])):
+            with self._serialised():  # also an undo by a process that holds only this lock
+                row = self._undoable(incident_id, action_id)
             undo = _recorded_undo(action_id, row["undo"])
             op = Operation(row["step"], row["target"], undo.operation, row["account"])
             outcome = self._execute(incident_id, op, actor, reason, undo_of=action_id, undo=undo)
@@ -298,6 +290,19 @@ class ResponseRunner:
                 self._recorded(done_by, f"that it undid action {action_id}",
                                lambda: self.actions.mark_undone(action_id, done_by))
         return outcome
+
+    def _undoable(self, incident_id: str, action_id: int) -> dict[str, Any]:
+        """The action's record; ResponseError when it is not the incident's, was undone, or
+        has no undo."""
+        row = self.actions.get(action_id)
+        if row is None or row["incident_id"] != incident_id:
+            raise ResponseError("playbook.error.action", str(action_id))
+        if row["undone_by"] is not None:
+            raise ResponseError("playbook.error.undone", str(action_id), by=row["undone_by"])
+        if row["status"] != "done" or not row["undo"]:
+            why = row["no_undo_reason"] or row["error"] or row["status"]
+            raise ResponseError("playbook.error.no_undo", str(action_id), why=why)
+        return row
 
     def undo_all(self, incident_id: str, *, actor: str, reason: str) -> list[Outcome]:
         """Undo every action of the incident that can be undone, newest first."""
@@ -341,7 +346,7 @@ class ResponseRunner:
                                        step=op.step, target=op.target, operation=op.operation,
                                        actor=actor, reason=reason, now=self.clock())
         try:
-            with self._serialised():
+            with self._account_serialised(op.account):
                 action = self.postfix(actor).delete(op.account, reason=reason, copies=folder,
                                                     queue_ids=queue_ids)
         except Exception as exc:

@@ -1,0 +1,100 @@
+"""Locks the response holds across the threads of this process and across processes.
+
+A lock is a file: ``flock`` on it keeps out other processes (an administrator's
+``mailwarden incidents ...`` next to ``serve``), and a threading lock per file keeps out the
+other threads of this process. flock alone would do on a local file system, where each holder
+opens its own descriptor, but on NFS Linux emulates flock with POSIX record locks, which belong
+to the process: the threads of one process would not exclude each other there.
+
+Each lock is re-entrant within the thread that holds it. The registry is process-wide (LOCKS),
+so two ResponseRunners of one process (the service's playbook and its API) share it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+
+@dataclass
+class _Lock:
+    """One lock file as this process holds it: the thread lock, how deep the thread that holds
+    it is inside, its open file (while held) and how many threads use or wait for it."""
+
+    thread: threading.RLock = field(default_factory=threading.RLock)
+    depth: int = 0
+    handle: IO[bytes] | None = None
+    users: int = 0
+
+
+class LockFiles:
+    """Named lock files, each held by one thread of one process at a time."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[Path, _Lock] = {}
+
+    @contextlib.contextmanager
+    def hold(self, path: Path) -> Iterator[None]:
+        """Hold the lock file path (created with its folder when missing); re-entrant."""
+        lock = self._enter(path)
+        try:
+            with lock.thread:
+                lock.depth += 1
+                try:
+                    if lock.depth == 1:
+                        lock.handle = _flock(path)
+                    yield
+                finally:
+                    lock.depth -= 1
+                    if lock.depth == 0 and lock.handle is not None:
+                        lock.handle.close()  # releases the flock
+                        lock.handle = None
+        finally:
+            self._leave(path, lock)
+
+    def _enter(self, path: Path) -> _Lock:
+        with self._guard:
+            lock = self._locks.setdefault(path, _Lock())
+            lock.users += 1
+            return lock
+
+    def _leave(self, path: Path, lock: _Lock) -> None:
+        """Forget a lock no thread uses or waits for (one per account would pile up)."""
+        with self._guard:
+            lock.users -= 1
+            if lock.users == 0:
+                del self._locks[path]
+
+    def in_use(self, path: Path) -> bool:
+        """True while a thread of this process holds or waits for path."""
+        with self._guard:
+            return path in self._locks
+
+
+def _flock(path: Path) -> IO[bytes]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+b")  # noqa: SIM115 - closed when the lock is released
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def account_lock_path(folder: Path, account: str) -> Path:
+    """The lock file of one account in folder (named by a hash: an account name is untrusted
+    and may hold any character; case-folded, so user@X.jp and user@x.jp share it)."""
+    digest = hashlib.sha256(account.casefold().encode("utf-8", "surrogateescape")).hexdigest()
+    return folder / f"account-{digest[:32]}.lock"
+
+
+LOCKS = LockFiles()
+"""The lock files of this process."""
