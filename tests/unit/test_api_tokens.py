@@ -380,7 +380,7 @@ def test_bearer_parsing_never_raises(headers: list[tuple[bytes, bytes]]) -> None
 
 # -- names and the store ----------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["", "   ", "x" * 65, "a\nb", "a\tb", "a\u202eb", "a\u200bb",
-                                  "admin", "ADMIN", " Admin "])
+                                  "admin", "ADMIN", " Admin ", "ａｄｍｉｎ", "ＡＤＭＩＮ"])
 def test_names_that_cannot_be_a_tokens_are_refused(name: str) -> None:
     """Empty, too long, control or invisible characters, the shared token's name."""
     with pytest.raises(TokenNameError):
@@ -391,6 +391,24 @@ def test_a_person_may_be_named_in_japanese() -> None:
     """Names are NFC, without surrounding space; Japanese and inner spaces are kept."""
     assert check_name(" 総務課 山田 ") == "総務課 山田"
     assert check_name("Jose\u0301") == "Jos\u00e9"
+
+
+def test_a_failed_last_used_write_does_not_refuse_the_token(tmp_path: Any) -> None:
+    """"Last used" cannot be written (the table is gone, as with a broken or read-only
+    store): the token is still accepted."""
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    token = issue(store, "yamada", "responder")
+    tokens = TokenStore(store)
+    active = tokens.active()
+
+    class Unwritable(TokenStore):
+        def active(self) -> list[dict[str, Any]]:
+            return active
+
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE api_tokens")
+    found = Authenticator(SHARED, Unwritable(store)).identify(token.encode())
+    assert found is not None and found.name == "yamada"
 
 
 def test_the_store_keeps_only_the_hash(tmp_path: Any) -> None:
@@ -410,6 +428,8 @@ def test_one_active_token_per_name_and_a_new_one_after_revoking(tmp_path: Any) -
     first = issue(store, "Yamada", "viewer")
     with pytest.raises(TokenExists):
         issue(store, "yamada", "admin")
+    with pytest.raises(TokenExists):  # full width reads as the same name
+        issue(store, "ｙａｍａｄａ", "admin")
     assert tokens.revoke("nobody", 1.0, "t") is None
     assert tokens.revoke("YAMADA", 2.0, "t") == "Yamada"
     second = issue(store, "yamada", "responder")

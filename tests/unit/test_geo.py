@@ -4,6 +4,7 @@ addresses that are not global, and any text as input."""
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +20,24 @@ def test_preload_loads_the_database_once() -> None:
     loaded = geo._database()
     Geo.preload()
     assert geo._database() is loaded
+
+
+def test_a_damaged_database_does_not_stop_preload_or_lookups(monkeypatch: Any,
+                                                             tmp_path: Any) -> None:
+    """A truncated data file: preload says so (the service still starts) and lookups answer
+    without a country, as on any lookup error."""
+    import geoip2fast
+
+    bad = tmp_path / "geoip2fast"
+    bad.mkdir()
+    (bad / "geoip2fast-asn-ipv6.dat.gz").write_bytes(b"\x1f\x8b not really gzip")
+    monkeypatch.setattr(geoip2fast, "__file__", str(bad / "__init__.py"))
+    geo._database.cache_clear()
+    try:
+        assert Geo.preload() is False
+        assert Geo([], "JP").lookup("8.8.8.8") == IpFacts("8.8.8.8", "", "", "8.8.8.0/24")
+    finally:
+        geo._database.cache_clear()
 
 
 def test_public_addresses_get_country_and_network() -> None:

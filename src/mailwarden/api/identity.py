@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailwarden.api.roles import Role
-from mailwarden.store.tokens_store import TokenStore
+from mailwarden.store.tokens_store import TokenStore, name_key
 from mailwarden.timefmt import iso
 
 log = logging.getLogger("mailwarden.api")
@@ -53,7 +53,7 @@ def check_name(name: str) -> str:
         raise TokenNameError(f"a token's name has 1 to {MAX_NAME} characters")
     if any(unicodedata.category(c) in REFUSED_CATEGORIES for c in cleaned):
         raise TokenNameError("a token's name has no control or invisible characters")
-    if cleaned.casefold() == SHARED_NAME:
+    if name_key(cleaned) == name_key(SHARED_NAME):
         raise TokenNameError(f"{SHARED_NAME!r} is the shared token's name ([api] token or "
                              "DATA_DIR/api.token): choose the person's name")
     return cleaned
@@ -110,5 +110,8 @@ class Authenticator:
             return None
         now = self.clock()
         if row["last_used_at"] is None or now - float(row["last_used_at"]) >= TOUCH_SECONDS:
-            self.tokens.touch(int(row["id"]), now)
+            try:
+                self.tokens.touch(int(row["id"]), now)
+            except Exception:  # "last used" is a convenience: it must not refuse the token
+                log.warning("API token %r: cannot record its use", row["name"], exc_info=True)
         return Principal(str(row["name"]), role, int(row["id"]))

@@ -7,10 +7,13 @@ loopback and unknown addresses have no country ("" ), which no signal treats as 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+log = logging.getLogger("mailwarden.geo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +52,16 @@ class Geo:
         self.lookup = lru_cache(maxsize=65536)(self._lookup)
 
     @staticmethod
-    def preload() -> None:
+    def preload() -> bool:
         """Load the database now (about a quarter of a second), so that the first decision
-        of a starting server does not wait for it."""
-        _database()
+        of a starting server does not wait for it. False when it cannot be loaded: lookups
+        then go on without countries and networks, as they always do on an error."""
+        try:
+            _database()
+        except Exception:  # a damaged data file must not stop the service from starting
+            log.exception("cannot load the GeoIP data; countries and networks are unknown")
+            return False
+        return True
 
     def _lookup(self, address: str) -> IpFacts:
         try:

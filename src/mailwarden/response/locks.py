@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+log = logging.getLogger("mailwarden.response")
 
 @dataclass
 class _Lock:
@@ -49,7 +51,7 @@ class LockFiles:
                 lock.depth += 1
                 try:
                     if lock.depth == 1:
-                        lock.handle = _flock(path)
+                        lock.handle = _flock_or_none(path)
                     yield
                 finally:
                     lock.depth -= 1
@@ -78,9 +80,30 @@ class LockFiles:
             return path in self._locks
 
 
+def _flock_or_none(path: Path) -> IO[bytes] | None:
+    """The lock file, flocked; None when it cannot be opened at all (the step then runs with
+    the thread lock only: containment must not fail because of a lock file)."""
+    try:
+        return _flock(path)
+    except OSError as exc:
+        log.warning("cannot use the lock file %s (%s): going on without it; other processes "
+                    "are not kept out (check the owner of the data folder)", path, exc)
+        return None
+
+
+def _open(path: Path) -> IO[bytes]:
+    """The lock file, created when missing. A file another user made (an administrator's
+    command run as root next to a service running as its own user) is opened read-only:
+    flock works on any descriptor."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "a+b")
+    except PermissionError:
+        return open(path, "rb")
+
+
 def _flock(path: Path) -> IO[bytes]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+b")  # noqa: SIM115 - closed when the lock is released
+    handle = _open(path)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
     except BaseException:

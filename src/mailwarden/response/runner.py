@@ -101,6 +101,10 @@ class ResponseRunner:
         self.clock = clock
         self.lock_path = cfg.data_dir / "response.lock"
         self.account_locks = cfg.data_dir / "locks"
+        # made now, by the user the runner runs as (the service's): an administrator's command
+        # run as root later only adds files to it (which locks.py can open read-only)
+        with contextlib.suppress(OSError):
+            self.account_locks.mkdir(parents=True, exist_ok=True)
 
     # -- responders ------------------------------------------------------------------------
     def _datetime(self) -> datetime:

@@ -2,11 +2,13 @@
 
 A row keeps the SHA-256 of the token, never the token. Revoking keeps the row (who held the
 name, from when to when, stays known for the evidence); a name has at most one token that is
-not revoked, compared without regard to case ("Yamada" and "yamada" are one person).
+not revoked, compared without regard to case or width ("Yamada", "yamada" and "ｙａｍａｄａ" are
+one person).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -14,6 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from mailwarden.store import schema
 from mailwarden.store.store import Store
+
+
+def name_key(name: str) -> str:
+    """What two token names are compared by: NFKC and case folded, so "Yamada", "yamada" and
+    "ｙａｍａｄａ" (full width) are one person's name."""
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 class TokenExists(Exception):
@@ -36,7 +44,7 @@ class TokenStore:
         try:
             with self.store.lock, self.store.engine.begin() as conn:
                 names = conn.execute(select(t.c.name).where(t.c.revoked_at.is_(None))).scalars()
-                if any(found.casefold() == name.casefold() for found in names):
+                if any(name_key(found) == name_key(name) for found in names):
                     raise TokenExists(name)
                 key = conn.execute(insert(t).values(
                     name=name, role=role, token_hash=token_hash, created_at=now, created_by=by,
@@ -68,7 +76,7 @@ class TokenStore:
         t = schema.api_tokens
         with self.store.lock, self.store.engine.begin() as conn:
             rows = conn.execute(select(t.c.id, t.c.name).where(t.c.revoked_at.is_(None))).all()
-            found = [row for row in rows if row[1].casefold() == name.casefold()]
+            found = [row for row in rows if name_key(row[1]) == name_key(name)]
             if not found:
                 return None
             conn.execute(update(t).where(t.c.id.in_([row[0] for row in found]))
