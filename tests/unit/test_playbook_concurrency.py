@@ -4,7 +4,7 @@ rewrites of the map, deny and passwd files keep every account's line, the lock f
 processes out, and playbooks not started at shutdown are recorded as skipped.
 
 Postfix and doveadm are a Python object here (each step must be blocked and released at will);
-tests/integration/test_playbook_concurrency.py runs the same against real Postfix and Dovecot.
+tests/integration/test_e2e_playbook_concurrency.py runs the same against real Postfix and Dovecot.
 """
 
 from __future__ import annotations
