@@ -81,7 +81,7 @@ def test_a_campaign_is_locked_in_real_postfix_and_dovecot_at_once(
                  for n, account in enumerate([STUCK, *CAMPAIGN])]
     rt.store.write(Batch(incidents=incidents), 1.0)
     stuck, *campaign = [incident.id for incident in incidents]
-    runner.account_locks.mkdir(parents=True)
+    runner.account_locks.mkdir(parents=True, exist_ok=True)  # made by the runner
     holder = subprocess.Popen([sys.executable, "-c", HOLDER,
                                str(account_lock_path(runner.account_locks, STUCK))],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
