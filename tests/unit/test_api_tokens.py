@@ -393,9 +393,11 @@ def test_a_person_may_be_named_in_japanese() -> None:
     assert check_name("Jose\u0301") == "Jos\u00e9"
 
 
-def test_a_failed_last_used_write_does_not_refuse_the_token(tmp_path: Any) -> None:
+def test_a_failed_last_used_write_does_not_refuse_the_token(tmp_path: Any,
+                                                             caplog: Any) -> None:
     """"Last used" cannot be written (the table is gone, as with a broken or read-only
-    store): the token is still accepted."""
+    store): the token is still accepted, and the failure is logged once a minute, not on
+    every request."""
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
     token = issue(store, "yamada", "responder")
     tokens = TokenStore(store)
@@ -407,8 +409,14 @@ def test_a_failed_last_used_write_does_not_refuse_the_token(tmp_path: Any) -> No
 
     with store.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE api_tokens")
-    found = Authenticator(SHARED, Unwritable(store)).identify(token.encode())
-    assert found is not None and found.name == "yamada"
+    clock = [1000.0]
+    auth = Authenticator(SHARED, Unwritable(store), clock=lambda: clock[0])
+    for step in (0.0, 1.0, 30.0, 70.0):
+        clock[0] = 1000.0 + step
+        found = auth.identify(token.encode())
+        assert found is not None and found.name == "yamada"
+    failures = [r for r in caplog.records if "cannot record its use" in r.getMessage()]
+    assert len(failures) == 2  # at 0 s and again after a minute
 
 
 def test_the_store_keeps_only_the_hash(tmp_path: Any) -> None:

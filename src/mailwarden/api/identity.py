@@ -88,6 +88,7 @@ class Authenticator:
                  clock: Callable[[], float] = time.time) -> None:
         self.shared = token_hash(shared_token).encode() if shared_token else b""
         self.tokens, self.clock = tokens, clock
+        self._untouched: dict[int, float] = {}  # token id -> when recording its use failed
 
     def identify(self, sent: bytes) -> Principal | None:
         """The holder of ``sent``, or None for no token, an unknown or a revoked one."""
@@ -108,10 +109,13 @@ class Authenticator:
         except ValueError:
             log.warning("API token %r has an unknown role %r: refused", row["name"], row["role"])
             return None
-        now = self.clock()
-        if row["last_used_at"] is None or now - float(row["last_used_at"]) >= TOUCH_SECONDS:
+        now, key = self.clock(), int(row["id"])
+        last = max(float(row["last_used_at"] or 0.0), self._untouched.get(key, 0.0))
+        if now - last >= TOUCH_SECONDS:
             try:
-                self.tokens.touch(int(row["id"]), now)
+                self.tokens.touch(key, now)
+                self._untouched.pop(key, None)
             except Exception:  # "last used" is a convenience: it must not refuse the token
+                self._untouched[key] = now  # tried again (and logged) a minute later
                 log.warning("API token %r: cannot record its use", row["name"], exc_info=True)
         return Principal(str(row["name"]), role, int(row["id"]))
