@@ -494,6 +494,109 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the chain head is {found}, not the expected {expected}",
         "末尾ハッシュが {found} で、控えの {expected} と一致しません",
     ),
+    # -- mailwarden accounts --------------------------------------------------------------------
+    "cli.accounts.quarantined_line": (
+        "{account}  since {since}  {incident}",
+        "{account}  {since} から隔離中  {incident}",
+    ),
+    "cli.accounts.none_quarantined": (
+        "no quarantined accounts",
+        "隔離中のアカウントはありません",
+    ),
+    "cli.accounts.not_quarantined": (
+        "{account} is not quarantined",
+        "{account} は隔離されていません",
+    ),
+    "cli.accounts.released": (
+        "released {account} (incident {incident}); a running serve applies it within {seconds}s",
+        "{account} の隔離を解除しました（インシデント {incident}）。"
+        "稼働中の serve には{seconds}秒以内に反映されます",
+    ),
+    # -- mailwarden api token -------------------------------------------------------------------
+    "cli.api_token.name_length": (
+        "a token's name has 1 to {max} characters",
+        "トークンの名前は1〜{max}文字で指定してください",
+    ),
+    "cli.api_token.name_control": (
+        "a token's name has no control or invisible characters",
+        "トークンの名前に制御文字や目に見えない文字は使えません",
+    ),
+    "cli.api_token.name_shared": (
+        "{shared} is the shared token's name ([api] token or DATA_DIR/api.token): "
+        "choose the person's name",
+        "{shared} は共有トークン（[api] token または DATA_DIR/api.token）の名前です。"
+        "利用者本人の名前を指定してください",
+    ),
+    "cli.api_token.bad_role": (
+        "unknown role {role}; the roles are: {roles}",
+        "{role} という権限はありません。指定できる権限: {roles}",
+    ),
+    "cli.api_token.exists": (
+        "{name} already has a token: revoke it first",
+        "{name} にはすでにトークンがあります。先に失効させてください",
+    ),
+    "cli.api_token.added": (
+        "the token above is {name}'s ({role}); it is shown only now, Mailwarden keeps only its "
+        "SHA-256. Send it as 'Authorization: Bearer TOKEN'.",
+        "上のトークンは {name} 用（権限 {role}）です。表示されるのは今回だけで、Mailwarden は "
+        "SHA-256 しか保存しません。'Authorization: Bearer TOKEN' として送ってください。",
+    ),
+    "cli.api_token.line": (
+        "{name}  {role}  created {created}{by}  last used: {used}",
+        "{name}  {role}  作成 {created}{by}  最終使用: {used}",
+    ),
+    "cli.api_token.created_by": (
+        " by {by}",
+        "（{by}）",
+    ),
+    "cli.api_token.never_used": (
+        "never used",
+        "未使用",
+    ),
+    "cli.api_token.revoked_mark": (
+        "  REVOKED {at}",
+        "  失効済み {at}",
+    ),
+    "cli.api_token.shared_note": (
+        "(and the shared token, [api] token or DATA_DIR/api.token: acts as {shared}, role admin)",
+        "（このほかに共有トークン（[api] token または DATA_DIR/api.token）があり、"
+        "{shared} として admin 権限で動作します）",
+    ),
+    "cli.api_token.shared_revoke": (
+        "{shared} is the shared token: change [api] token, or delete DATA_DIR/api.token, "
+        "and restart serve",
+        "{shared} は共有トークンです。[api] token を変更するか DATA_DIR/api.token を削除して、"
+        "serve を再起動してください",
+    ),
+    "cli.api_token.no_token": (
+        "{name} has no token to revoke",
+        "{name} には失効させるトークンがありません",
+    ),
+    "cli.api_token.revoked": (
+        "revoked the token of {name}",
+        "{name} のトークンを失効させました",
+    ),
+    # -- mailwarden simulate takeover -----------------------------------------------------------
+    "cli.simulate.one_target": (
+        "give exactly one of --policy or --smtp",
+        "--policy と --smtp のどちらか一方だけを指定してください",
+    ),
+    "cli.simulate.failed": (
+        "drill failed: {error}",
+        "訓練に失敗しました: {error}",
+    ),
+    "cli.simulate.counts": (
+        "sent {sent}, accepted {accepted}, held {held}, refused {refused} in {seconds}s",
+        "{seconds}秒間に送信{sent}通: 受理{accepted}通、保留{held}通、拒否{refused}通",
+    ),
+    "cli.simulate.got_through": (
+        "got through before the hold: {count}",
+        "保留が始まる前に通過したメール: {count}通",
+    ),
+    "cli.simulate.first_hold": (
+        " (first held: message {number})",
+        "（最初に保留されたのは{number}通目）",
+    ),
 }
 
 WINDOW_JA = {"minute": "1分間", "10 minutes": "10分間", "hour": "1時間", "day": "24時間",

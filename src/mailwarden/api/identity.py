@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mailwarden import i18n
 from mailwarden.api.roles import Role
 from mailwarden.store.tokens_store import TokenStore, name_key
 from mailwarden.timefmt import iso
@@ -42,7 +43,15 @@ class Principal:
 
 
 class TokenNameError(ValueError):
-    """A name that cannot be a token's (it becomes ``by`` in the evidence)."""
+    """A name that cannot be a token's (it becomes ``by`` in the evidence); ``key`` is its
+    sentence in :data:`mailwarden.i18n.MESSAGES`."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key, self.params = key, params
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        return i18n.render(self.key, lang, **self.params)
 
 
 def check_name(name: str) -> str:
@@ -50,12 +59,11 @@ def check_name(name: str) -> str:
     longer than MAX_NAME, has control or invisible characters, or is the shared token's."""
     cleaned = unicodedata.normalize("NFC", name).strip()
     if not cleaned or len(cleaned) > MAX_NAME:
-        raise TokenNameError(f"a token's name has 1 to {MAX_NAME} characters")
+        raise TokenNameError("cli.api_token.name_length", max=MAX_NAME)
     if any(unicodedata.category(c) in REFUSED_CATEGORIES for c in cleaned):
-        raise TokenNameError("a token's name has no control or invisible characters")
+        raise TokenNameError("cli.api_token.name_control")
     if name_key(cleaned) == name_key(SHARED_NAME):
-        raise TokenNameError(f"{SHARED_NAME!r} is the shared token's name ([api] token or "
-                             "DATA_DIR/api.token): choose the person's name")
+        raise TokenNameError("cli.api_token.name_shared", shared=repr(SHARED_NAME))
     return cleaned
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
+from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
 
 app = typer.Typer(help="The administrators' HTTP API.", no_args_is_help=True)
 token_app = typer.Typer(help="Per-person API tokens, each with a role.", no_args_is_help=True)
@@ -41,51 +41,62 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 @token_app.command("add")
 def add(name: NameArg, role: RoleOpt = "viewer", config: ConfigOpt = None,
-        data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
+        data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en") -> None:
     """Issue a token for NAME and print it, once: it cannot be shown again."""
-    from mailwarden.api.identity import check_name, new_token, token_hash
-    from mailwarden.api.roles import Role
+    from mailwarden import i18n
+    from mailwarden.api.identity import TokenNameError, check_name, new_token, token_hash
+    from mailwarden.api.roles import LABELS, Role
     from mailwarden.store.store import Store
     from mailwarden.store.tokens_store import TokenExists, TokenStore
 
     cfg = settings(config, data_dir)
     try:
-        person, chosen = check_name(name), Role.parse(role)
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+        person = check_name(name)
+    except TokenNameError as exc:
+        raise _fail(exc.text(lang), 2) from None
+    try:
+        chosen = Role.parse(role)
+    except ValueError:
+        raise _fail(i18n.render("cli.api_token.bad_role", lang, role=repr(role[:40]),
+                                roles=", ".join(LABELS)), 2) from None
     token = new_token()
     try:
         TokenStore(Store(cfg.store_url)).add(name=person, role=chosen.label,
                                              token_hash=token_hash(token), now=time.time(),
                                              by=_user())
     except TokenExists as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(i18n.render("cli.api_token.exists", lang, name=repr(exc.name))) from None
     if as_json:
         typer.echo(json.dumps({"name": person, "role": chosen.label, "token": token},
                               ensure_ascii=False))
         return
-    typer.echo(token)
-    typer.echo(f"mailwarden: the token above is {person}'s ({chosen.label}); it is shown only "
-               "now, Mailwarden keeps only its SHA-256. Send it as "
-               "'Authorization: Bearer TOKEN'.", err=True)
+    typer.echo(token)  # alone on stdout: TOKEN=$(mailwarden api token add ...) works
+    typer.echo("mailwarden: " + i18n.render("cli.api_token.added", lang, name=person,
+                                            role=chosen.label), err=True)
 
 
-def _line(row: dict[str, Any]) -> str:
-    used = row["last_used_at"] or "never used"
-    text = (f"{row['name']}  {row['role']}  created {row['created_at']}"
-            f"{' by ' + row['created_by'] if row['created_by'] else ''}  last used: {used}")
+def _line(row: dict[str, Any], lang: str) -> str:
+    from mailwarden import i18n
+
+    used = row["last_used_at"] or i18n.render("cli.api_token.never_used", lang)
+    by = (i18n.render("cli.api_token.created_by", lang, by=row["created_by"])
+          if row["created_by"] else "")
+    text = i18n.render("cli.api_token.line", lang, name=row["name"], role=row["role"],
+                       created=row["created_at"], by=by, used=used)
     if "revoked_at" in row:
-        text += f"  REVOKED {row['revoked_at']}"
+        text += i18n.render("cli.api_token.revoked_mark", lang, at=row["revoked_at"])
     return text
 
 
 @token_app.command("list")
 def list_tokens(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+    lang: LangOpt = "en",
     include_revoked: Annotated[bool, typer.Option(
         "--all", help="Also the revoked tokens.")] = False,
 ) -> None:
     """List the tokens: names, roles, created, last used. Never a token."""
+    from mailwarden import i18n
     from mailwarden.api.identity import SHARED_NAME, token_dict
     from mailwarden.store.store import Store
     from mailwarden.store.tokens_store import TokenStore
@@ -93,15 +104,16 @@ def list_tokens(
     cfg = settings(config, data_dir)
     rows = [token_dict(r) for r in TokenStore(Store(cfg.store_url)).listed(include_revoked)]
     for row in rows:
-        typer.echo(json.dumps(row, ensure_ascii=False) if as_json else _line(row))
+        typer.echo(json.dumps(row, ensure_ascii=False) if as_json else _line(row, lang))
     if not as_json:
-        typer.echo(f"(and the shared token, [api] token or DATA_DIR/api.token: acts as "
-                   f"{SHARED_NAME!r}, role admin)")
+        typer.echo(i18n.render("cli.api_token.shared_note", lang, shared=repr(SHARED_NAME)))
 
 
 @token_app.command("revoke")
-def revoke(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+def revoke(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
+           lang: LangOpt = "en") -> None:
     """Revoke NAME's token: a running serve refuses it (401) from the next request on."""
+    from mailwarden import i18n
     from mailwarden.api.identity import SHARED_NAME
     from mailwarden.store.store import Store
     from mailwarden.store.tokens_store import TokenStore
@@ -109,9 +121,8 @@ def revoke(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None)
     cfg = settings(config, data_dir)
     person = unicodedata.normalize("NFC", name).strip()
     if person.casefold() == SHARED_NAME:
-        raise _fail(f"{SHARED_NAME!r} is the shared token: change [api] token, or delete "
-                    "DATA_DIR/api.token, and restart serve")
+        raise _fail(i18n.render("cli.api_token.shared_revoke", lang, shared=repr(SHARED_NAME)))
     revoked = TokenStore(Store(cfg.store_url)).revoke(person, time.time(), _user())
     if revoked is None:
-        raise _fail(f"{person!r} has no token to revoke")
-    typer.echo(f"revoked the token of {revoked}")
+        raise _fail(i18n.render("cli.api_token.no_token", lang, name=repr(person)))
+    typer.echo(i18n.render("cli.api_token.revoked", lang, name=revoked))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
+from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
 
 if TYPE_CHECKING:
     from mailwarden.drill import DrillResult
@@ -47,13 +47,15 @@ def takeover(
     postqueue_config: Annotated[str | None, typer.Option(
         help="Count held mail with `postqueue -c DIR -j` (SMTP mode).")] = None,
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+    lang: LangOpt = "en",
 ) -> None:
     """Play a stolen-password burst and report how many messages got through before the hold."""
+    from mailwarden import i18n
     from mailwarden.drill import Attack, postqueue_held, via_policy, via_smtp
     from mailwarden.service import parse_listen
 
     if (policy is None) == (smtp is None):
-        typer.echo("mailwarden: give exactly one of --policy or --smtp", err=True)
+        typer.echo("mailwarden: " + i18n.render("cli.simulate.one_target", lang), err=True)
         raise typer.Exit(2)
     attack = Attack(account, sender or account, client_address, count, rate, recipients,
                     recipient_domain)
@@ -79,12 +81,15 @@ def takeover(
             result.first_hold = (result.queue_ids.index(result.held_ids[0])
                                  if result.held_ids else None)
     except (OSError, ValueError) as exc:
-        typer.echo(f"mailwarden: drill failed: {exc}", err=True)
+        typer.echo("mailwarden: " + i18n.render("cli.simulate.failed", lang, error=exc),
+                   err=True)
         raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
-    typer.echo(f"sent {result.sent}, accepted {result.accepted}, held {result.held}, "
-               f"refused {result.refused} in {result.seconds:.1f}s")
-    first = "" if result.first_hold is None else f" (first held: message {result.first_hold + 1})"
-    typer.echo(f"got through before the hold: {result.got_through}{first}")
+    typer.echo(i18n.render("cli.simulate.counts", lang, sent=result.sent,
+                           accepted=result.accepted, held=result.held, refused=result.refused,
+                           seconds=f"{result.seconds:.1f}"))
+    first = ("" if result.first_hold is None else
+             i18n.render("cli.simulate.first_hold", lang, number=result.first_hold + 1))
+    typer.echo(i18n.render("cli.simulate.got_through", lang, count=result.got_through) + first)
