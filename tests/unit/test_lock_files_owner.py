@@ -14,8 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.integration.mailstack.common import missing_component
 
+from mailwarden.config import Config
 from mailwarden.response.locks import LOCKS
+from mailwarden.response.runner import ResponseRunner
+from mailwarden.store.store import Store
 
 
 @pytest.fixture
@@ -82,3 +86,21 @@ def test_a_lock_file_of_another_user_is_still_locked_and_a_missing_one_is_done_w
         m for m in logged if str(missing) in m]  # the made one was locked read-only
     assert any(f"cannot use the lock file {missing}" in m for m in logged)
     assert not missing.exists()
+
+
+def test_a_root_command_leaves_the_locks_folder_to_the_data_folders_owner(folder: Path) -> None:
+    """A runner started by root (``mailwarden incidents respond``) in a data folder of the
+    service's user makes the locks folder that user's, so the service can still add lock files
+    to it."""
+    if os.geteuid() != 0:  # skipped, or failed under MAILWARDEN_STRICT=1 (CI runs as root)
+        missing_component("changing a folder's owner needs root")
+    data = folder.parent / "data"
+    data.mkdir()
+    os.chown(data, 65534, 65534)
+    cfg = Config()
+    cfg.data_dir = data
+    ResponseRunner(cfg, Store(f"sqlite:///{folder.parent / 'store.db'}"))
+    made = (data / "locks").stat()
+    assert (made.st_uid, made.st_gid) == (65534, 65534)
+    ran, logged = as_other_user(data / "locks" / "account-new.lock")
+    assert ran == [str(data / "locks" / "account-new.lock")] and logged == []

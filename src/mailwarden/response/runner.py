@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,10 +102,8 @@ class ResponseRunner:
         self.clock = clock
         self.lock_path = cfg.data_dir / "response.lock"
         self.account_locks = cfg.data_dir / "locks"
-        # made now, by the user the runner runs as (the service's): an administrator's command
-        # run as root later only adds files to it (which locks.py can open read-only)
         with contextlib.suppress(OSError):
-            self.account_locks.mkdir(parents=True, exist_ok=True)
+            _lock_folder(self.account_locks, cfg.data_dir)
 
     # -- responders ------------------------------------------------------------------------
     def _datetime(self) -> datetime:
@@ -383,3 +382,15 @@ def _recorded_undo(action_id: int, value: object) -> Undo:
         raise ResponseError("playbook.error.no_undo", str(action_id),
                             why="the recorded undo has no arguments object")
     return Undo(operation, arguments)
+
+
+def _lock_folder(folder: Path, data_dir: Path) -> None:
+    """Make the account locks' folder, owned like the data folder: an administrator's command
+    run as root (postsuper needs root) must not leave a folder the service, running as its own
+    user, cannot add lock files to. Lock files root makes in it are opened read-only by the
+    service (response/locks.py)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        owner, made = data_dir.stat(), folder.stat()
+        if (made.st_uid, made.st_gid) != (owner.st_uid, owner.st_gid):
+            os.chown(folder, owner.st_uid, owner.st_gid)
