@@ -374,7 +374,8 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
     """Run until SIGTERM/SIGINT; flush on the way out."""
     rt = Runtime(cfg)
     rt.apply_flags(rt.quarantined_at_start())
-    rt.engine.geo.preload()  # before listening: the first request must not wait for it
+    if rt.engine.geo.preload():  # before listening: the first request must not wait for it
+        print("mailwarden: GeoIP data loaded", flush=True)
     rt.notify = notify.from_config(cfg)
     if cfg.playbook.mode != "off":
         rt.response = ResponseRunner(cfg, rt.store)
