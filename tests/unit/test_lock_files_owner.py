@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.integration.mailstack.common import missing_component
@@ -104,3 +105,28 @@ def test_a_root_command_leaves_the_locks_folder_to_the_data_folders_owner(folder
     assert (made.st_uid, made.st_gid) == (65534, 65534)
     ran, logged = as_other_user(data / "locks" / "account-new.lock")
     assert ran == [str(data / "locks" / "account-new.lock")] and logged == []
+
+
+def test_links_planted_in_the_data_folder_are_not_followed(folder: Path, caplog: Any) -> None:
+    """The data folder is the service user's: a link planted where a lock file or the locks
+    folder belongs must not make a root command create, open or give away another file."""
+    outside = folder.parent / "outside"
+    outside.mkdir()
+    target = outside / "nologin"  # does not exist: following the link would create it
+    planted = folder / "account-planted.lock"
+    planted.symlink_to(target)
+    with LOCKS.hold(planted):
+        pass  # the step still runs, without the lock file
+    assert not target.exists()
+    assert any(f"cannot use the lock file {planted}" in r.getMessage() for r in caplog.records)
+
+    if os.geteuid() != 0:  # skipped, or failed under MAILWARDEN_STRICT=1 (CI runs as root)
+        missing_component("changing a folder's owner needs root")
+    data = folder.parent / "data"
+    data.mkdir()
+    os.chown(data, 65534, 65534)
+    (data / "locks").symlink_to(outside)  # root's folder, behind the service user's link
+    cfg = Config()
+    cfg.data_dir = data
+    ResponseRunner(cfg, Store(f"sqlite:///{folder.parent / 'store.db'}"))
+    assert outside.stat().st_uid == 0

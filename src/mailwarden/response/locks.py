@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -94,12 +95,15 @@ def _flock_or_none(path: Path) -> IO[bytes] | None:
 def _open(path: Path) -> IO[bytes]:
     """The lock file, created when missing. A file another user made (an administrator's
     command run as root next to a service running as its own user) is opened read-only:
-    flock works on any descriptor."""
+    flock works on any descriptor. Never through a symbolic link: the folder is the service
+    user's, and a link planted there must not make a root command create or open another file."""
+    flags = os.O_CLOEXEC | os.O_NOFOLLOW
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "a+b")
+        fd = os.open(path, flags | os.O_RDWR | os.O_CREAT, 0o644)
     except PermissionError:
-        return open(path, "rb")
+        fd = os.open(path, flags | os.O_RDONLY)
+    return os.fdopen(fd, "rb")
 
 
 def _flock(path: Path) -> IO[bytes]:

@@ -390,7 +390,14 @@ def _lock_folder(folder: Path, data_dir: Path) -> None:
     user, cannot add lock files to. Lock files root makes in it are opened read-only by the
     service (response/locks.py)."""
     folder.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        owner, made = data_dir.stat(), folder.stat()
+    if os.geteuid() != 0:
+        return
+    owner = data_dir.stat()
+    # the folder itself, never what a link planted in its place points to
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        made = os.fstat(fd)
         if (made.st_uid, made.st_gid) != (owner.st_uid, owner.st_gid):
-            os.chown(folder, owner.st_uid, owner.st_gid)
+            os.fchown(fd, owner.st_uid, owner.st_gid)
+    finally:
+        os.close(fd)
