@@ -107,3 +107,19 @@ def sync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def real_folder(folder: Path, top: Path) -> None:
+    """Make ``folder`` (below ``top``) and every folder between, refusing a symbolic link
+    anywhere below ``top``: the data folder belongs to the service's user, and a link planted
+    in it must not send what a root command writes (copies of deleted mail) somewhere else.
+    OSError when a part is a link or not a folder."""
+    relative = folder.relative_to(top)  # ValueError: not below top
+    path = top
+    for part in relative.parts:
+        path = path / part
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=0o700)
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            raise OSError(f"{path} is not a real folder (a symbolic link?): refused")

@@ -36,6 +36,7 @@ from mailwarden.response.checklist import Checklist, UnknownIncident
 from mailwarden.response.doveadm_http import DoveadmHttpExecutor
 from mailwarden.response.dovecot import DovecotResponder
 from mailwarden.response.executor import DoveadmExecutor, Executor, LocalExecutor, ToolPaths
+from mailwarden.response.files import real_folder
 from mailwarden.response.locks import LOCKS, account_lock_path
 from mailwarden.response.playbook import TICKS, Operation, Plan, operations, plan
 from mailwarden.response.postfix import PostfixResponder
@@ -350,6 +351,7 @@ class ResponseRunner:
                                        actor=actor, reason=reason, now=self.clock())
         try:
             with self._account_serialised(op.account):
+                real_folder(folder, self.cfg.data_dir)
                 action = self.postfix(actor).delete(op.account, reason=reason, copies=folder,
                                                     queue_ids=queue_ids)
         except Exception as exc:
