@@ -112,7 +112,7 @@ def sync_folder(folder: Path) -> None:
 def real_folder(folder: Path, top: Path) -> None:
     """Make ``folder`` (below ``top``) and every folder between, refusing a symbolic link
     anywhere below ``top``: the data folder belongs to the service's user, and a link planted
-    in it must not send what a root command writes (copies of deleted mail) somewhere else.
+    in it must not send what a root command writes (lock files, copies of deleted mail) elsewhere.
     OSError when a part is a link or not a folder."""
     relative = folder.relative_to(top)  # ValueError: not below top
     path = top

@@ -391,7 +391,8 @@ def _lock_folder(folder: Path, data_dir: Path) -> None:
     run as root (postsuper needs root) must not leave a folder the service, running as its own
     user, cannot add lock files to. Lock files root makes in it are opened read-only by the
     service (response/locks.py)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    real_folder(folder, data_dir)  # a link planted in its place is refused
     if os.geteuid() != 0:
         return
     owner = data_dir.stat()
