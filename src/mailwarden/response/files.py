@@ -99,8 +99,12 @@ def _keep_owner(fd: int, old: os.stat_result, path: Path) -> None:
         raise OwnershipError(path, lost)
 
 
-def sync_folder(folder: Path) -> None:
-    """fsync a folder, so a rename in it survives a crash."""
+def sync_folder(folder: Path | int) -> None:
+    """fsync a folder (a path or an open descriptor), so a rename in it survives a crash."""
+    if isinstance(folder, int):
+        with contextlib.suppress(OSError):
+            os.fsync(folder)
+        return
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -109,17 +113,34 @@ def sync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def real_folder(folder: Path, top: Path) -> None:
+@contextlib.contextmanager
+def real_folder(folder: Path, top: Path) -> Iterator[int]:
     """Make ``folder`` (below ``top``) and every folder between, refusing a symbolic link
-    anywhere below ``top``: the data folder belongs to the service's user, and a link planted
-    in it must not send what a root command writes (lock files, copies of deleted mail) elsewhere.
-    OSError when a part is a link or not a folder."""
+    anywhere below ``top``, and give an open descriptor of it: the data folder belongs to the
+    service's user, and a link planted in it must not send what a root command writes (lock
+    files, copies of deleted mail) elsewhere. Each part is opened from the one before with
+    O_NOFOLLOW, and files are then made through the descriptor (``dir_fd=``), so a part swapped
+    for a link after the check changes nothing. ``top`` itself is the administrator's and may
+    be a link. OSError when a part is a link or not a folder."""
     relative = folder.relative_to(top)  # ValueError: not below top
-    path = top
-    for part in relative.parts:
-        path = path / part
-        with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=0o700)
-        info = path.lstat()
-        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-            raise OSError(f"{path} is not a real folder (a symbolic link?): refused")
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        path = top
+        for part in relative.parts:
+            path = path / part
+            if part in (".", ".."):
+                raise OSError(f"{path}: '{part}' in a folder path: refused")
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o700, dir_fd=fd)
+            try:
+                inner = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+            except OSError as exc:  # ELOOP: a link; ENOTDIR: a file
+                raise OSError(f"{path} is not a real folder (a symbolic link?): refused") from exc
+            os.close(fd)
+            fd = inner
+        yield fd
+    finally:
+        os.close(fd)
+
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from mailwarden.response.files import real_folder
+
 log = logging.getLogger("mailwarden.response")
 
 @dataclass
@@ -44,15 +46,16 @@ class LockFiles:
         self._locks: dict[Path, _Lock] = {}
 
     @contextlib.contextmanager
-    def hold(self, path: Path) -> Iterator[None]:
-        """Hold the lock file path (created with its folder when missing); re-entrant."""
+    def hold(self, path: Path, top: Path | None = None) -> Iterator[None]:
+        """Hold the lock file path (created with its folders below ``top``, by default its own
+        folder, when missing; none of them through a symbolic link); re-entrant."""
         lock = self._enter(path)
         try:
             with lock.thread:
                 lock.depth += 1
                 try:
                     if lock.depth == 1:
-                        lock.handle = _flock_or_none(path)
+                        lock.handle = _flock_or_none(path, top or path.parent)
                     yield
                 finally:
                     lock.depth -= 1
@@ -81,33 +84,35 @@ class LockFiles:
             return path in self._locks
 
 
-def _flock_or_none(path: Path) -> IO[bytes] | None:
+def _flock_or_none(path: Path, top: Path) -> IO[bytes] | None:
     """The lock file, flocked; None when it cannot be opened at all (the step then runs with
     the thread lock only: containment must not fail because of a lock file)."""
     try:
-        return _flock(path)
+        return _flock(path, top)
     except OSError as exc:
         log.warning("cannot use the lock file %s (%s): going on without it; other processes "
                     "are not kept out (check the owner of the data folder)", path, exc)
         return None
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path, top: Path) -> IO[bytes]:
     """The lock file, created when missing. A file another user made (an administrator's
     command run as root next to a service running as its own user) is opened read-only:
-    flock works on any descriptor. Never through a symbolic link: the folder is the service
-    user's, and a link planted there must not make a root command create or open another file."""
+    flock works on any descriptor. Never through a symbolic link, neither the file nor a folder
+    below ``top``: the data folder is the service user's, and a link planted there must not
+    make a root command create or open another file."""
     flags = os.O_CLOEXEC | os.O_NOFOLLOW
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, flags | os.O_RDWR | os.O_CREAT, 0o644)
-    except PermissionError:
-        fd = os.open(path, flags | os.O_RDONLY)
+    top.mkdir(parents=True, exist_ok=True)  # the administrator's folder: links followed
+    with real_folder(path.parent, top) as folder:
+        try:
+            fd = os.open(path.name, flags | os.O_RDWR | os.O_CREAT, 0o644, dir_fd=folder)
+        except PermissionError:
+            fd = os.open(path.name, flags | os.O_RDONLY, dir_fd=folder)
     return os.fdopen(fd, "rb")
 
 
-def _flock(path: Path) -> IO[bytes]:
-    handle = _open(path)
+def _flock(path: Path, top: Path) -> IO[bytes]:
+    handle = _open(path, top)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
     except BaseException:

@@ -23,7 +23,13 @@ from typing import Any, Literal
 
 from mailwarden.response.actions import Action, Undo, utc_now, validate_account
 from mailwarden.response.executor import Executor
-from mailwarden.response.files import Exclusive, editing, replace_file, sync_folder
+from mailwarden.response.files import (
+    Exclusive,
+    editing,
+    real_folder,
+    replace_file,
+    sync_folder,
+)
 
 LockMode = Literal["HOLD", "REJECT"]
 _QUEUE_ID = re.compile(r"[0-9A-Za-z]{5,32}")
@@ -155,39 +161,42 @@ class PostfixResponder:
         undo = Undo("hold", {"account": account, "queue_ids": held}) if held else None
         return self._action("release", account, reason, bool(held), {"queue_ids": held}, undo)
 
-    def delete(self, account: str, *, reason: str, copies: Path,
+    def delete(self, account: str, *, reason: str, copies: Path, top: Path | None = None,
                queue_ids: Iterable[str] | None = None) -> Action:
         """Delete the account's held mail (only queue_ids, when given) after copying each
         message (`postcat -q`, its exact bytes, written and synced) into the folder copies; a
         message that cannot be copied whole is not deleted (result["not_copied"], with why in
-        result["copy_errors"]). There is no undo: the copies are what remains."""
+        result["copy_errors"]). There is no undo: the copies are what remains. copies and the
+        folders between it and top (by default its parent) are made, and written, with no
+        symbolic link followed (files.real_folder): OSError before any Postfix command when one
+        is there."""
         validate_account(account)
-        held = [e.queue_id for e in self.account_mail(account) if e.queue_name == "hold"]
-        if queue_ids is not None:
-            chosen = set(queue_ids)
-            held = [queue_id for queue_id in held if queue_id in chosen]
-        copies.mkdir(parents=True, exist_ok=True)
-        saved: dict[str, dict[str, Any]] = {}
-        errors: dict[str, str] = {}
-        for queue_id in held:
-            if not _QUEUE_ID.fullmatch(queue_id):
-                raise QueueError(queue_id, "not a Postfix queue id")
-            try:
-                saved[queue_id] = self._copy(queue_id, copies)
-            except (CopyError, OSError) as exc:  # not copied whole: not deleted
-                errors[queue_id] = str(exc)
-        if saved:
-            sync_folder(copies)
-            self._postsuper("-d", list(saved))
+        with real_folder(copies, top or copies.parent) as folder:
+            held = [e.queue_id for e in self.account_mail(account) if e.queue_name == "hold"]
+            if queue_ids is not None:
+                chosen = set(queue_ids)
+                held = [queue_id for queue_id in held if queue_id in chosen]
+            saved: dict[str, dict[str, Any]] = {}
+            errors: dict[str, str] = {}
+            for queue_id in held:
+                if not _QUEUE_ID.fullmatch(queue_id):
+                    raise QueueError(queue_id, "not a Postfix queue id")
+                try:
+                    saved[queue_id] = self._copy(queue_id, copies, folder)
+                except (CopyError, OSError) as exc:  # not copied whole: not deleted
+                    errors[queue_id] = str(exc)
+            if saved:
+                sync_folder(folder)
+                self._postsuper("-d", list(saved))
         return Action("delete", account, self.actor, reason, self.clock(), bool(saved),
                       {"queue_ids": list(saved), "copies": saved,
                        "not_copied": [q for q in held if q not in saved],
                        "copy_errors": errors}, None,
                       f"deleted messages are gone from the queue; copies are in {copies}")
 
-    def _copy(self, queue_id: str, copies: Path) -> dict[str, Any]:
-        """Write `postcat -q ID`'s exact bytes to a new file in copies, synced to disk;
-        CopyError when postcat failed or its output was cut."""
+    def _copy(self, queue_id: str, copies: Path, folder: int) -> dict[str, Any]:
+        """Write `postcat -q ID`'s exact bytes to a new file in copies (open as folder), synced
+        to disk; CopyError when postcat failed or its output was cut."""
         done = self.executor.postfix_bytes("postcat", "-q", queue_id, check=False)
         if done.returncode != 0 or not done.stdout:  # gone meanwhile, or unreadable
             raise CopyError(queue_id, f"postcat exited {done.returncode}: "
@@ -195,8 +204,8 @@ class PostfixResponder:
         if not done.complete:
             raise CopyError(queue_id, f"postcat output longer than {len(done.stdout)} bytes")
         data = done.stdout
-        path = _new_file(copies, f"{queue_id}.postcat.txt")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        name, fd = _new_file(folder, f"{queue_id}.postcat.txt")
+        path = copies / name
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
@@ -315,14 +324,18 @@ class CopyError(RuntimeError):
         super().__init__(f"message {queue_id}: {problem}")
 
 
-def _new_file(folder: Path, name: str) -> Path:
-    """folder/name, or name with a counter when that exists (Postfix reuses short queue ids;
-    an earlier copy is never overwritten)."""
-    path, number = folder / name, 1
-    while os.path.lexists(path):
-        number += 1
-        path = folder / f"{name}.{number}"
-    return path
+def _new_file(folder: int, name: str) -> tuple[str, int]:
+    """A new file in the folder (a descriptor), open for writing: name, or name with a counter
+    when that exists (Postfix reuses short queue ids; an earlier copy is never overwritten, and
+    a link in its place is never followed)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    candidate, number = name, 1
+    while True:
+        try:
+            return candidate, os.open(candidate, flags, 0o600, dir_fd=folder)
+        except FileExistsError:
+            number += 1
+            candidate = f"{name}.{number}"
 
 
 def _advance_mtime(table: Path, before: float | None) -> None:

@@ -125,13 +125,13 @@ class ResponseRunner:
     @contextlib.contextmanager
     def _serialised(self) -> Iterator[None]:
         """Hold the machine-wide lock: the shared files' read-modify-writes (re-entrant)."""
-        with LOCKS.hold(self.lock_path):
+        with LOCKS.hold(self.lock_path, self.cfg.data_dir):
             yield
 
     @contextlib.contextmanager
     def _account_serialised(self, account: str) -> Iterator[None]:
         """Hold the account's lock: one operation on it at a time (re-entrant)."""
-        with LOCKS.hold(account_lock_path(self.account_locks, account)):
+        with LOCKS.hold(account_lock_path(self.account_locks, account), self.cfg.data_dir):
             yield
 
     def _recorded(self, action_id: int | None, what: str, write: Callable[[], object]) -> None:
@@ -351,8 +351,8 @@ class ResponseRunner:
                                        actor=actor, reason=reason, now=self.clock())
         try:
             with self._account_serialised(op.account):
-                real_folder(folder, self.cfg.data_dir)
                 action = self.postfix(actor).delete(op.account, reason=reason, copies=folder,
+                                                    top=self.cfg.data_dir,
                                                     queue_ids=queue_ids)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
@@ -392,15 +392,11 @@ def _lock_folder(folder: Path, data_dir: Path) -> None:
     user, cannot add lock files to. Lock files root makes in it are opened read-only by the
     service (response/locks.py)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    real_folder(folder, data_dir)  # a link planted in its place is refused
-    if os.geteuid() != 0:
-        return
-    owner = data_dir.stat()
     # the folder itself, never what a link planted in its place points to
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
+    with real_folder(folder, data_dir) as fd:
+        if os.geteuid() != 0:
+            return
+        owner = data_dir.stat()
         made = os.fstat(fd)
         if (made.st_uid, made.st_gid) != (owner.st_uid, owner.st_gid):
             os.fchown(fd, owner.st_uid, owner.st_gid)
-    finally:
-        os.close(fd)
