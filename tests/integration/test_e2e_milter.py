@@ -22,7 +22,7 @@ from mailstack import PostfixInstance, SinkServer
 from mailstack.clamd import SIGNATURE, ClamdInstance, eicar_mail
 from mailstack.common import missing_component, require_program
 from mailstack.factories import PostfixFactory, SinkFactory
-from mailwarden_proc import CONFIG, MailwardenProcess
+from mailwarden_proc import CONFIG, MailwardenProcess, settle
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = Path(os.environ.get("MAILWARDEN_CORPORA", ROOT.parent / "shared" / "corpora"))
@@ -320,4 +320,46 @@ def test_memory_budget_truncates_instead_of_delaying(
         assert str(whole["X-Mailwarden-Verdict"]).startswith("clean")
     finally:
         clamd.close()
+        proc.stop()
+
+
+def take_the_slot(port: int) -> socket.socket:
+    """A negotiated milter connection (tried again while the start-up check's connection
+    still holds the one slot)."""
+    for _ in range(50):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            conn.sendall(struct.pack(">IcIII", 13, b"O", 6, 0x1FF, 0x1FFFFF))
+            if conn.recv(4):
+                return conn
+        except ConnectionError:
+            pass
+        conn.close()
+        settle(0.1)
+    raise AssertionError("the milter never answered")
+
+
+def test_a_session_over_max_connections_passes_unchecked_at_once(
+    postfix_factory: PostfixFactory, sink_factory: SinkFactory
+) -> None:
+    """[milter] max_connections = 1 with its one slot taken: Postfix's milter connection is
+    closed at once, milter_default_action = accept delivers the mail unchecked without delay,
+    and Mailwarden logs the refusal; once the slot is free, mail is judged again."""
+    proc = MailwardenProcess(CONFIG, extra="\n[milter]\nmax_connections = 1\n")
+    holder = take_the_slot(proc.milter_port)
+    try:
+        sink = sink_factory()
+        postfix = start_mx(postfix_factory, sink, proc.milter_port)
+        send(postfix, corpus_mail(ORDINARY[0]))
+        unchecked = sink.wait_for_messages(1, timeout=30)[0]
+        assert unchecked.message()["X-Mailwarden-Verdict"] is None
+        assert "(max_connections = 1): 1 new connection(s) closed at once" in proc.output()
+        assert not held(postfix)
+        holder.close()
+        settle(1.0)  # the server sees the slot freed
+        send(postfix, corpus_mail(ORDINARY[1]))
+        judged = sink.wait_for_messages(2, timeout=30)[1]
+        assert str(judged.message()["X-Mailwarden-Verdict"]).startswith("clean")
+    finally:
+        holder.close()
         proc.stop()

@@ -12,6 +12,16 @@ Memory: all connections share one budget of buffered mail (``max_buffered_bytes`
 message that does not fit is analysed on what was read (the session marks it truncated). A
 message's bytes go back to the budget when its analysis is over (also one that went on after
 the timeout, or was cancelled before it started), or when it is aborted or its connection lost.
+Outside the budget a connection holds the packet it is framing (at most ``max_packet``), the
+packets of one read not yet handled (only from a peer that does not wait for answers, as
+Postfix does) and its envelope (bounded by the session: recipients, macros); ``max_connections``
+bounds how many connections do, so the memory for mail is at most about
+max_connections × MAX_PACKET + max_buffered_bytes (200 × 1 MiB + 256 MiB by default). A
+connection beyond ``max_connections`` is closed as soon as it is accepted, before any packet is
+read or answered: Postfix applies ``milter_default_action`` (``accept``) to it, so its mail
+passes unchecked and nothing waits for a free slot; the refusals are logged at most once a
+minute, with their count. A peer that does not read the replies (the transport's write buffer
+over its high-water mark) is not read from either until it does.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol, cast
 
 from mailwarden.sources import milter_codec as mc
-from mailwarden.sources.milter_budget import MemoryBudget
+from mailwarden.sources.milter_budget import ConnectionLimit, MemoryBudget
 from mailwarden.sources.milter_codec import MilterProtocolError, Packet, PacketReader
 from mailwarden.sources.milter_session import MilterActions, MilterMessage, Session
 
@@ -58,14 +68,15 @@ class MilterConnection(asyncio.Protocol):
         self.deciding: asyncio.Task[None] | None = None
         self.work: Future[MilterActions] | None = None  # the analysis of ``deciding``
         self.last_active = time.monotonic()
+        self.refused = False  # closed at once: max_connections were open
+        self.peer_full = False  # the peer does not read our replies (pause_writing)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one
         self.transport = cast(asyncio.Transport, transport)
-        if len(self.server.connections) >= self.server.max_connections:
-            log.warning("milter: %d connections already; closing a new one (Postfix applies "
-                        "milter_default_action)", len(self.server.connections))
-            self.transport.close()
+        if not self.server.limit.admits(len(self.server.connections)):
+            self.refused = True
+            self.transport.close()  # before a byte is read or written
             return
         self.server.connections.add(self)
 
@@ -79,6 +90,8 @@ class MilterConnection(asyncio.Protocol):
             self.deciding.cancel()
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
         self.last_active = time.monotonic()
         try:
             self.pending.extend(self.reader.feed(data))
@@ -86,10 +99,22 @@ class MilterConnection(asyncio.Protocol):
         except MilterProtocolError as exc:
             self._broken(exc)
 
+    def pause_writing(self) -> None:
+        """The peer is not reading our replies: read nothing more from it until it does."""
+        self.peer_full = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.peer_full = False
+        self._proceed()
+
     def _drain(self) -> None:
-        """Handle queued packets until one needs a decision or the connection ends."""
+        """Handle queued packets until one needs a decision, the peer stops reading our
+        replies, or the connection ends."""
         transport = self.transport
-        while self.pending and self.deciding is None and transport and not transport.is_closing():
+        while (self.pending and self.deciding is None and not self.peer_full and transport
+               and not transport.is_closing()):
             step = self.session.receive(self.pending.popleft())
             if step.reply:
                 transport.write(step.reply)
@@ -116,11 +141,19 @@ class MilterConnection(asyncio.Protocol):
             return
         transport.write(self.session.finish(actions))
         self.last_active = time.monotonic()
-        transport.resume_reading()
+        self._proceed()
+
+    def _proceed(self) -> None:
+        """Handle the packets queued meanwhile, then read again unless a decision is pending
+        or the peer is not reading our replies."""
         try:
             self._drain()
         except MilterProtocolError as exc:
             self._broken(exc)
+        transport = self.transport
+        if (self.deciding is None and not self.peer_full and transport is not None
+                and not transport.is_closing()):
+            transport.resume_reading()
 
     def _progress(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -137,9 +170,9 @@ class MilterServer:
         self.handler = handler
         self.max_message_bytes = max_message_bytes
         self.budget = MemoryBudget(max_buffered_bytes)
+        self.limit = ConnectionLimit(max_connections)
         self.timeout = timeout
         self.idle_timeout = idle_timeout
-        self.max_connections = max_connections
         self.watch = watch
         self.max_packet = max_packet
         self.pool = ThreadPoolExecutor(workers, "mailwarden-milter")

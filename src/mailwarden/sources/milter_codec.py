@@ -45,7 +45,8 @@ NO_REPLY = {CONNECT: P_NR_CONN, HELO: P_NR_HELO, MAIL: P_NR_MAIL, RCPT: P_NR_RCP
 VERSION = 6
 CHUNK = 65535  # Postfix sends body chunks of at most this many bytes
 MAX_PACKET = (1 << 20) + 1024  # a header of Postfix's header_size_limit (100 KiB) fits
-MAX_MACROS = 64
+MAX_MACROS = 64  # macros in one MACRO packet, and kept per stage
+MAX_MACRO_VALUE = 320  # bytes of a macro's value kept (an address, as {auth_authen}, fits)
 _U32 = struct.Struct(">I")
 
 
@@ -168,7 +169,8 @@ def parse_macros(data: bytes) -> tuple[bytes, dict[str, str]]:
     if len(parts) > 2 * MAX_MACROS:
         raise MilterProtocolError(f"MACRO: {len(parts) // 2} macros, more than {MAX_MACROS}")
     names = (text(n, 64).strip("{}") for n in parts[0::2])
-    return data[:1], dict(zip(names, (text(v) for v in parts[1::2]), strict=True))
+    values = (text(v, MAX_MACRO_VALUE) for v in parts[1::2])
+    return data[:1], dict(zip(names, values, strict=True))
 
 
 def parse_header(data: bytes) -> tuple[bytes, bytes]:

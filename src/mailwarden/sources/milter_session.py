@@ -142,8 +142,7 @@ class Session:
 
     def _event(self, code: bytes, data: bytes) -> Step | None:
         if code == mc.MACRO:
-            stage, values = mc.parse_macros(data)
-            self.macros.setdefault(stage, {}).update(values)
+            self._macros(*mc.parse_macros(data))
             return Step()
         if code == mc.ABORT:
             self._end_message()
@@ -164,6 +163,16 @@ class Session:
             if self.truncated and self._agreed(mc.P_SKIP) and not self._agreed(mc.P_NR_BODY):
                 return Step(mc.encode(mc.R_SKIP))
         return None
+
+    def _macros(self, stage: bytes, values: dict[str, str]) -> None:
+        """Keep the macros of a command (a stage), at most MAX_MACROS names each: a peer
+        sending MACRO after MACRO with new names (or stages) does not grow the connection."""
+        if stage not in mc.COMMANDS:
+            return
+        kept = self.macros.setdefault(stage, {})
+        for name, value in values.items():
+            if name in kept or len(kept) < mc.MAX_MACROS:
+                kept[name] = value
 
     def _continue(self, code: bytes) -> bytes:
         """CONTINUE, unless the negotiation said this command gets no reply."""

@@ -2,19 +2,40 @@
 
 Each migration is a function of a connection; ``upgrade`` applies the ones not yet recorded in
 ``schema_migrations``, in order, each in its own transaction. A new version appends a function;
-an applied one is never edited. (Alembic was weighed: for a handful of Core tables that must
-also be created by ``mailwarden`` itself on first start, a numbered list is enough and needs no
-script folder or environment file at run time.)
+an applied one is never edited. A migration creates a table as it was at its version: when a
+later one alters the table, the earlier one keeps its own copy of the old definition (as
+``_V7_API_TOKENS``), so a new database goes through the same steps as an old one. (Alembic was
+weighed: for a handful of Core tables that must also be created by ``mailwarden`` itself on
+first start, a numbered list is enough and needs no script folder or environment file at run
+time.)
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+    update,
+)
 
 from mailwarden.store import schema
+from mailwarden.store.tokens_store import name_key
+
+log = logging.getLogger("mailwarden.store")
 
 
 def _v1_initial(conn: Connection) -> None:
@@ -45,8 +66,57 @@ def _v6_inbound_correspondents(conn: Connection) -> None:
     schema.inbound_correspondents.create(conn, checkfirst=True)
 
 
+# api_tokens as migration 7 created it (migration 8 added name_key and its index).
+_V7_ACTIVE = text("revoked_at IS NULL")
+_V7_API_TOKENS = Table(
+    "api_tokens", MetaData(),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(200), nullable=False, default=""),
+    Column("last_used_at", Float),
+    Column("revoked_at", Float),
+    Column("revoked_by", String(200), nullable=False, default=""),
+    Index("uq_api_tokens_active_name", "name", unique=True, sqlite_where=_V7_ACTIVE,
+          postgresql_where=_V7_ACTIVE),
+)
+
+
 def _v7_api_tokens(conn: Connection) -> None:
-    schema.api_tokens.create(conn, checkfirst=True)
+    _V7_API_TOKENS.create(conn, checkfirst=True)
+
+
+DUPLICATE_REVOKER = "migration 8 (duplicate name)"
+
+
+def _v8_api_token_name_key(conn: Connection) -> None:
+    """Add ``name_key`` (NFKC + casefold, computed here: SQL cannot), revoke all but the
+    oldest of active tokens whose names share a key, and let a partial unique index keep
+    it so: the case-sensitive index on ``name`` could not stop "Yamada" and "yamada"."""
+    if "name_key" not in {c["name"] for c in inspect(conn).get_columns("api_tokens")}:
+        conn.execute(text("ALTER TABLE api_tokens ADD COLUMN name_key TEXT NOT NULL DEFAULT ''"))
+    t = schema.api_tokens
+    rows = conn.execute(select(t.c.id, t.c.name, t.c.revoked_at)
+                        .order_by(t.c.created_at, t.c.id)).all()
+    kept: dict[str, tuple[int, str]] = {}
+    for token_id, name, revoked_at in rows:
+        key = name_key(name)
+        conn.execute(update(t).where(t.c.id == token_id).values(name_key=key))
+        if revoked_at is not None:
+            continue
+        if key not in kept:
+            kept[key] = (token_id, name)
+            continue
+        conn.execute(update(t).where(t.c.id == token_id).values(
+            revoked_at=time.time(), revoked_by=DUPLICATE_REVOKER))
+        log.warning("migration 8: API token %d of %r revoked: token %d of %r has the same name "
+                    "regardless of case and width and stays; issue a new token to whoever "
+                    "needs one", token_id, name, *kept[key])
+    conn.execute(text("DROP INDEX IF EXISTS uq_api_tokens_active_name"))
+    conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS uq_api_tokens_active_name_key "
+                      "ON api_tokens (name_key) WHERE revoked_at IS NULL"))
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
@@ -59,6 +129,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (6, "inbound correspondents: who wrote to whom, with links or payment requests",
      _v6_inbound_correspondents),
     (7, "API tokens: one per person, with a role; only their SHA-256 is kept", _v7_api_tokens),
+    (8, "API token names unique regardless of case and width, in the database too",
+     _v8_api_token_name_key),
 ]
 
 

@@ -217,7 +217,10 @@ inbound_correspondents = Table(
 
 # -- the administrators' API: per-person tokens with a role (mailwarden api token add) --------
 # Only the SHA-256 of a token is kept. A revoked row stays (the evidence names its holder); a
-# name has at most one token that is not revoked.
+# name has at most one token that is not revoked, compared by ``name_key`` (the name NFKC
+# normalised and case folded: "Yamada", "yamada" and "ｙａｍａｄａ" are one key), which the
+# database enforces with a partial unique index, so two processes cannot both issue one.
+# (Migration 7 created the table without ``name_key``; migration 8 added it.)
 ACTIVE_TOKEN = text("revoked_at IS NULL")
 
 api_tokens = Table(
@@ -231,6 +234,7 @@ api_tokens = Table(
     Column("last_used_at", Float),
     Column("revoked_at", Float),
     Column("revoked_by", String(200), nullable=False, default=""),
-    Index("uq_api_tokens_active_name", "name", unique=True, sqlite_where=ACTIVE_TOKEN,
+    Column("name_key", Text, nullable=False, server_default=""),
+    Index("uq_api_tokens_active_name_key", "name_key", unique=True, sqlite_where=ACTIVE_TOKEN,
           postgresql_where=ACTIVE_TOKEN),
 )
