@@ -12,40 +12,59 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.cli.common import (
+    CLI_LANG,
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    LangOpt,
+    settings,
+    tr,
+)
 
 if TYPE_CHECKING:
     from mailwarden.config import Config
     from mailwarden.inbound.history import History
     from mailwarden.inbound.verdict import Verdict
 
-PathsArg = Annotated[list[Path], typer.Argument(
-    help=".eml files, folders (searched recursively, e.g. a Maildir) or mbox files.")]
+PathsArg = Annotated[list[Path], typer.Argument(help=tr(
+    ".eml files, folders (searched recursively, e.g. a Maildir) or mbox files.",
+    ".eml ファイル、フォルダ（Maildir など。中を再帰的に探します）または mbox ファイル。"))]
 MAX_FILES = 1_000_000
+
+ANALYZE_HELP = tr(
+    "Judge mails: clean, suspicious, phishing, bec or malware, with the reasons.\n\n"
+    "With --json, one JSON object per message (its file, index in an mbox, verdict, score, "
+    "reasons in English and Japanese, facts and notes).",
+    "メールを判定します: clean（問題なし）、suspicious（不審）、phishing（フィッシング）、"
+    "bec（ビジネスメール詐欺）、malware（マルウェア）のいずれかを、理由とともに示します。\n\n"
+    "--json を付けると、メール1通ごとに JSON オブジェクトを1つ出力します（ファイル、mbox 内の"
+    "番号、判定、スコア、英語と日本語の理由、判定に使った事実、注記）。")
 
 
 def analyze_command(
     paths: PathsArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
-    as_json: JsonOpt = False, lang: LangOpt = "ja",
+    as_json: JsonOpt = False, lang: LangOpt = CLI_LANG,
     history: Annotated[bool | None, typer.Option(
-        "--history/--no-history", help="Use the store's record of who wrote to whom "
-        "(default: when the store exists).", show_default=False)] = None,
+        "--history/--no-history", help=tr(
+            "Use the store's record of who wrote to whom (default: when the store exists).",
+            "ストアに記録された、誰が誰にメールを送ったかの履歴を使います（既定: ストアが"
+            "あれば使う）。"), show_default=False)] = None,
     learn: Annotated[bool, typer.Option(
-        "--learn", help="Record the mails judged clean or suspicious in the store's history "
-        "(to build it from an archive).")] = False,
+        "--learn", help=tr(
+            "Record the mails judged clean or suspicious in the store's history "
+            "(to build it from an archive).",
+            "問題なし・不審と判定したメールをストアの履歴に記録します（過去のメールから履歴を"
+            "作るため）。"))] = False,
 ) -> None:
-    """Judge mails: clean, suspicious, phishing, bec or malware, with the reasons.
-
-    With --json, one JSON object per message (its file, index in an mbox, verdict, score,
-    reasons in English and Japanese, facts and notes).
-    """
+    """The ``analyze`` command (help: ``ANALYZE_HELP``)."""
     from mailwarden.inbound import texts
     from mailwarden.inbound.analyze import InboundContext, analyze_message, remember
 
     if lang not in ("ja", "en"):
         typer.echo("mailwarden: --lang must be ja or en", err=True)
         raise typer.Exit(2)
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     store_history = _history(cfg, history, learn)
     ctx = InboundContext.create(cfg, store_history)
     failed = False

@@ -13,17 +13,31 @@ from typing import Annotated, Any
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.cli.common import (
+    CLI_LANG,
+    App,
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    LangOpt,
+    settings,
+    tr,
+)
 
-app = typer.Typer(help="The administrators' HTTP API.", no_args_is_help=True)
-token_app = typer.Typer(help="Per-person API tokens, each with a role.", no_args_is_help=True)
+app = App(help=tr("The administrators' HTTP API.", "管理者向けの HTTP API。"))
+token_app = App(help=tr("Per-person API tokens, each with a role.",
+                        "担当者ごとの API トークン（それぞれに権限があります）。"))
 app.add_typer(token_app, name="token")
 
-NameArg = Annotated[str, typer.Argument(
-    help="Whose token: the name recorded as `by` for every change made with it.")]
-RoleOpt = Annotated[str, typer.Option(
-    "--role", help="viewer (reads only), responder (also contains and restores: respond, "
-    "undo, release, checklist), admin (everything).")]
+NameArg = Annotated[str, typer.Argument(help=tr(
+    "Whose token: the name recorded as `by` for every change made with it.",
+    "トークンを使う人の名前。このトークンで行った変更にはすべて、この名前が `by` として"
+    "記録されます。"))]
+RoleOpt = Annotated[str, typer.Option("--role", help=tr(
+    "viewer (reads only), responder (also contains and restores: respond, undo, release, "
+    "checklist), admin (everything).",
+    "viewer（閲覧のみ）、responder（閲覧に加えて封じ込めと復旧: respond、undo、release、"
+    "checklist）、admin（すべての操作）。"))]
 
 
 def _user() -> str:
@@ -39,17 +53,19 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-@token_app.command("add")
+@token_app.command("add", help=tr(
+    "Issue a token for NAME and print it, once: it cannot be shown again.",
+    "NAME のトークンを発行して表示します。表示はこの一度だけで、あとから再表示はできません。"))
 def add(name: NameArg, role: RoleOpt = "viewer", config: ConfigOpt = None,
-        data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en") -> None:
-    """Issue a token for NAME and print it, once: it cannot be shown again."""
+        data_dir: DataDirOpt = None, as_json: JsonOpt = False,
+        lang: LangOpt = CLI_LANG) -> None:
     from mailwarden import i18n
     from mailwarden.api.identity import TokenNameError, check_name, new_token, token_hash
     from mailwarden.api.roles import LABELS, Role
     from mailwarden.store.store import Store
     from mailwarden.store.tokens_store import TokenExists, TokenStore
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     try:
         person = check_name(name)
     except TokenNameError as exc:
@@ -88,20 +104,22 @@ def _line(row: dict[str, Any], lang: str) -> str:
     return text
 
 
-@token_app.command("list")
+@token_app.command("list", help=tr(
+    "List the tokens: names, roles, created, last used. Never a token.",
+    "トークンの一覧を表示します: 名前、権限、作成日時、最終使用日時。トークンそのものは"
+    "表示しません。"))
 def list_tokens(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-    lang: LangOpt = "en",
+    lang: LangOpt = CLI_LANG,
     include_revoked: Annotated[bool, typer.Option(
-        "--all", help="Also the revoked tokens.")] = False,
+        "--all", help=tr("Also the revoked tokens.", "失効したトークンも表示します。"))] = False,
 ) -> None:
-    """List the tokens: names, roles, created, last used. Never a token."""
     from mailwarden import i18n
     from mailwarden.api.identity import SHARED_NAME, token_dict
     from mailwarden.store.store import Store
     from mailwarden.store.tokens_store import TokenStore
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     rows = [token_dict(r) for r in TokenStore(Store(cfg.store_url)).listed(include_revoked)]
     for row in rows:
         typer.echo(json.dumps(row, ensure_ascii=False) if as_json else _line(row, lang))
@@ -109,16 +127,18 @@ def list_tokens(
         typer.echo(i18n.render("cli.api_token.shared_note", lang, shared=repr(SHARED_NAME)))
 
 
-@token_app.command("revoke")
+@token_app.command("revoke", help=tr(
+    "Revoke NAME's token: a running serve refuses it (401) from the next request on.",
+    "NAME のトークンを失効させます。実行中の serve は次のリクエストからこのトークンを拒否"
+    "します（401）。"))
 def revoke(name: NameArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
-           lang: LangOpt = "en") -> None:
-    """Revoke NAME's token: a running serve refuses it (401) from the next request on."""
+           lang: LangOpt = CLI_LANG) -> None:
     from mailwarden import i18n
     from mailwarden.api.identity import SHARED_NAME
     from mailwarden.store.store import Store
     from mailwarden.store.tokens_store import TokenStore
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     person = unicodedata.normalize("NFC", name).strip()
     if person.casefold() == SHARED_NAME:
         raise _fail(i18n.render("cli.api_token.shared_revoke", lang, shared=repr(SHARED_NAME)))

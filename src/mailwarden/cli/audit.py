@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import JsonOpt, LangOpt
+from mailwarden.cli.common import CLI_LANG, JsonOpt, LangOpt, tr
 
 if TYPE_CHECKING:
     from mailwarden.audit.dns import DnsClient
@@ -66,38 +66,56 @@ def check_nameserver(value: str | None) -> DnsClient | None:
     return client
 
 
+AUDIT_HELP = tr(
+    "Audit SPF, DMARC, DKIM, MX and more for each domain, with the records to publish.",
+    "ドメインごとに SPF、DMARC、DKIM、MX などを監査し、公開すべきレコードを示します。")
+
+
 def audit_command(
+    ctx: typer.Context,
     domains: Annotated[list[str] | None, typer.Argument(
-        help="Domains to audit.", show_default=False)] = None,
+        help=tr("Domains to audit.", "監査するドメイン。"), show_default=False)] = None,
     file: Annotated[Path | None, typer.Option(
-        "--file", help="File with one domain per line ('-': standard input).",
+        "--file", help=tr("File with one domain per line ('-': standard input).",
+                          "1行に1ドメインを書いたファイル（'-' で標準入力）。"),
         show_default=False)] = None,
     as_json: JsonOpt = False,
     html: Annotated[Path | None, typer.Option(
-        "--html", help="Also write a self-contained HTML report to this file.",
+        "--html", help=tr("Also write a self-contained HTML report to this file.",
+                          "単体で開ける HTML レポートもこのファイルに書き出します。"),
         show_default=False)] = None,
-    lang: LangOpt = "en",
+    lang: LangOpt = CLI_LANG,
     nameserver: Annotated[str | None, typer.Option(
-        "--nameserver", help="Ask this resolver (IP[:PORT]) instead of the system's.",
+        "--nameserver", help=tr(
+            "Ask this resolver (IP[:PORT]) instead of the system's.",
+            "システムのリゾルバーの代わりに、このリゾルバー（IP[:PORT]）に問い合わせます。"),
         show_default=False)] = None,
     dkim_selector: Annotated[list[str] | None, typer.Option(
-        "--dkim-selector", help="A DKIM selector of yours (repeatable); common ones are "
-        "always tried.", show_default=False)] = None,
-    concurrency: Annotated[int, typer.Option(
-        help="Domains audited at the same time.")] = DEFAULT_CONCURRENCY,
-    timeout: Annotated[float, typer.Option(
-        help="Seconds for one DNS query (retried twice), HTTPS fetch or SMTP step.")] = 5.0,
-    probe_smtp: Annotated[bool, typer.Option(
-        "--probe-smtp", help="Also connect to the MX hosts (STARTTLS, TLS versions, AUTH).")]
-    = False,
-    relay_test: Annotated[bool, typer.Option(
-        "--relay-test", help="With --probe-smtp: test the domain's own MX hosts for open "
-        "relaying.")] = False,
-    allow_private: Annotated[bool, typer.Option(
-        "--allow-private", help="Also connect (MTA-STS fetch, SMTP probe) to loopback, private "
-        "and other non-public addresses: for an internal audit only.")] = False,
+        "--dkim-selector", help=tr(
+            "A DKIM selector of yours (repeatable); common ones are always tried.",
+            "自組織の DKIM セレクター（複数指定可）。よく使われるセレクターは常に試します。"),
+        show_default=False)] = None,
+    concurrency: Annotated[int, typer.Option(help=tr(
+        "Domains audited at the same time.", "同時に監査するドメインの数。"))
+    ] = DEFAULT_CONCURRENCY,
+    timeout: Annotated[float, typer.Option(help=tr(
+        "Seconds for one DNS query (retried twice), HTTPS fetch or SMTP step.",
+        "DNS の問い合わせ1回（2回まで再試行）、HTTPS での取得1回、SMTP の1段階それぞれの"
+        "制限時間（秒）。"))] = 5.0,
+    probe_smtp: Annotated[bool, typer.Option("--probe-smtp", help=tr(
+        "Also connect to the MX hosts (STARTTLS, TLS versions, AUTH).",
+        "MX ホストにも接続して確認します（STARTTLS、TLS のバージョン、AUTH）。"))] = False,
+    relay_test: Annotated[bool, typer.Option("--relay-test", help=tr(
+        "With --probe-smtp: test the domain's own MX hosts for open relaying.",
+        "--probe-smtp と併用: そのドメイン自身の MX ホストがオープンリレーになっていないかを"
+        "試験します。"))] = False,
+    allow_private: Annotated[bool, typer.Option("--allow-private", help=tr(
+        "Also connect (MTA-STS fetch, SMTP probe) to loopback, private and other non-public "
+        "addresses: for an internal audit only.",
+        "ループバックやプライベートアドレスなど、公開されていないアドレスにも接続します"
+        "（MTA-STS の取得、SMTP の確認）。内部向けの監査専用です。"))] = False,
 ) -> None:
-    """Audit SPF, DMARC, DKIM, MX and more for each domain, with the records to publish."""
+    """The ``audit`` command (help: ``AUDIT_HELP``)."""
     names = list(domains or []) + (read_domains(file) if file is not None else [])
     if not names:
         raise usage_error("give at least one domain, or --file FILE")
@@ -123,15 +141,22 @@ def audit_command(
     options = AuditOptions(dkim_selectors=tuple(dkim_selector or ()), probe_smtp=probe_smtp,
                            relay_test=relay_test, timeout=timeout,
                            allow_private=allow_private)
-    ctx = AuditContext(client, options)
+    audit_ctx = AuditContext(client, options)
     unique = list(dict.fromkeys(names))
-    reports = asyncio.run(audit_all(unique, ctx, concurrency))
-    emit(reports, lang, as_json, html)
+    reports = asyncio.run(audit_all(unique, audit_ctx, concurrency))
+    emit(reports, lang, as_json, html, json_lang=lang if _lang_given(ctx) else "en")
+
+
+def _lang_given(ctx: typer.Context) -> bool:
+    """Whether --lang was on the command line: the JSON names it, never the environment's."""
+    source = ctx.get_parameter_source("lang")
+    return source is not None and source.name != "DEFAULT"
 
 
 def emit(reports: list[DomainReport], lang: str, as_json_output: bool,
-         html: Path | None) -> None:
-    """Print the table or the JSON; write the HTML report when asked."""
+         html: Path | None, json_lang: str | None = None) -> None:
+    """Print the table or the JSON (which names ``json_lang``, by default ``lang``); write the
+    HTML report when asked."""
     from mailwarden.audit.output import as_json, terminal
 
     if html is not None:
@@ -143,4 +168,5 @@ def emit(reports: list[DomainReport], lang: str, as_json_output: bool,
             typer.echo(f"mailwarden audit: cannot write {html}: {exc.strerror or exc}",
                        err=True)
             raise typer.Exit(1) from None
-    typer.echo(as_json(reports, lang) if as_json_output else terminal(reports, lang))
+    typer.echo(as_json(reports, json_lang or lang) if as_json_output
+               else terminal(reports, lang))

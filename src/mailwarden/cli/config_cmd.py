@@ -7,14 +7,16 @@ import json
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, settings
+from mailwarden.cli.common import App, ConfigOpt, DataDirOpt, settings, tr
 
-app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app = App(help=tr("Configuration.", "設定。"))
 
 
-@app.command("docs")
+@app.command("docs", help=tr(
+    "Print the reference of every setting (Markdown); --config is checked if given.",
+    "すべての設定項目の説明を表示します（Markdown、英語）。--config を指定すると、その設定"
+    "ファイルも検査します。"))
 def docs(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Print the reference of every setting (Markdown); --config is checked if given."""
     from mailwarden.config import documentation
 
     if config is not None:
@@ -22,9 +24,10 @@ def docs(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     typer.echo(documentation())
 
 
-@app.command("show")
+@app.command("show", help=tr(
+    "Check the configuration and print the settings in effect (JSON).",
+    "設定を検査し、実際に使われる設定値を表示します（JSON）。"))
 def show(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Check the configuration and print the settings in effect (JSON)."""
     from mailwarden.config import section_names
 
     cfg = settings(config, data_dir)

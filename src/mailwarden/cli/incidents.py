@@ -8,9 +8,24 @@ from typing import Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
-from mailwarden.cli.evidence import export_command
+from mailwarden.cli.common import (
+    CLI_LANG,
+    App,
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    LangOpt,
+    settings,
+    tr,
+)
+from mailwarden.cli.evidence import EXPORT_HELP, export_command
 from mailwarden.cli.response import (
+    ACTIONS_HELP,
+    DELETE_HELD_HELP,
+    PLAN_HELP,
+    RESPOND_HELP,
+    UNDO_HELP,
+    IncidentArg,
     actions_command,
     delete_held_command,
     plan_command,
@@ -18,26 +33,29 @@ from mailwarden.cli.response import (
     undo_command,
 )
 
-app = typer.Typer(help="Incidents opened by the guards.", no_args_is_help=True)
-app.command("export")(export_command)
-app.command("plan")(plan_command)
-app.command("respond")(respond_command)
-app.command("actions")(actions_command)
-app.command("undo")(undo_command)
-app.command("delete-held")(delete_held_command)
+app = App(help=tr("Incidents opened by the guards.",
+                  "監視機能が検知したインシデント。"))
+app.command("export", help=EXPORT_HELP)(export_command)
+app.command("plan", help=PLAN_HELP)(plan_command)
+app.command("respond", help=RESPOND_HELP)(respond_command)
+app.command("actions", help=ACTIONS_HELP)(actions_command)
+app.command("undo", help=UNDO_HELP)(undo_command)
+app.command("delete-held", help=DELETE_HELD_HELP)(delete_held_command)
 
 
-@app.command("list")
+@app.command("list", help=tr("List incidents, newest first.",
+                             "インシデントを新しい順に一覧表示します。"))
 def list_incidents(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-    lang: LangOpt = "en",
-    status: Annotated[str | None, typer.Option(help="Only this status (open, closed).")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    lang: LangOpt = CLI_LANG,
+    status: Annotated[str | None, typer.Option(help=tr(
+        "Only this status (open, closed).", "この状態のものだけ（open、closed）。"))] = None,
+    limit: Annotated[int, typer.Option(help=tr(
+        "At most this many, newest first.", "最大件数（新しいものから）。"))] = 100,
 ) -> None:
-    """List incidents, newest first."""
     from mailwarden.store.store import Store
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     rows = Store(cfg.store_url).incidents(limit, status)
     if as_json:
         for row in rows:
@@ -52,17 +70,17 @@ def list_incidents(
                    f"{row['severity']:<6} {row['account']}  {title}")
 
 
-@app.command("show")
+@app.command("show", help=tr("Show one incident: reasons, evidence and timeline.",
+                             "インシデントを1件表示します: 理由、証拠、タイムライン。"))
 def show_incident(
-    incident_id: Annotated[str, typer.Argument(help="The incident id (INC-...).")],
+    incident_id: IncidentArg,
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-    lang: LangOpt = "en",
+    lang: LangOpt = CLI_LANG,
 ) -> None:
-    """Show one incident: reasons, evidence and timeline."""
     from mailwarden.store.store import Store
     from mailwarden.timefmt import iso
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     row = Store(cfg.store_url).incident(incident_id)
     if row is None:
         typer.echo(f"mailwarden: no incident {incident_id!r}", err=True)
@@ -86,19 +104,24 @@ def show_incident(
         typer.echo(f"  {iso(event['time'])}  {event['kind']}  {details}")
 
 
-@app.command("checklist")
+@app.command("checklist", help=tr(
+    "Show the incident's response checklist, or change one step with --set.",
+    "インシデントの対応チェックリストを表示します。--set で項目を1つ更新します。"))
 def checklist_command(
-    incident_id: Annotated[str, typer.Argument(help="The incident id (INC-...).")],
+    incident_id: IncidentArg,
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-    lang: LangOpt = "en",
-    assignment: Annotated[str | None, typer.Option(
-        "--set", help="Change one step: STEP=STATE (todo, done, skipped, n/a).",
+    lang: LangOpt = CLI_LANG,
+    assignment: Annotated[str | None, typer.Option("--set", help=tr(
+        "Change one step: STEP=STATE (todo, done, skipped, n/a).",
+        "項目を1つ更新します: STEP=STATE（todo、done、skipped、n/a）。"),
         show_default=False)] = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="Who made the change (default: the OS user).", show_default=False)] = None,
-    note: Annotated[str, typer.Option(help="A note kept with the step and in the timeline.")] = "",
+    by: Annotated[str | None, typer.Option("--by", help=tr(
+        "Who made the change (default: the OS user).",
+        "更新した人（既定: OS のユーザー名）。"), show_default=False)] = None,
+    note: Annotated[str, typer.Option(help=tr(
+        "A note kept with the step and in the timeline.",
+        "項目とタイムラインに残すメモ。"))] = "",
 ) -> None:
-    """Show the incident's response checklist, or change one step with --set."""
     from mailwarden.response.checklist import (
         Checklist,
         ChecklistError,
@@ -107,7 +130,7 @@ def checklist_command(
     )
     from mailwarden.store.store import Store
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     checklist = Checklist(Store(cfg.store_url))
     try:
         if assignment is not None:

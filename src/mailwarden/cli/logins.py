@@ -7,22 +7,35 @@ from typing import Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.cli.common import (
+    CLI_LANG,
+    App,
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    LangOpt,
+    settings,
+    tr,
+)
 
-app = typer.Typer(help="The login guard's findings.", no_args_is_help=True)
+app = App(help=tr("The login guard's findings.", "ログイン監視の検知結果。"))
 
 
-@app.command("findings")
+@app.command("findings", help=tr(
+    "List the login guard's findings (brute force, spraying, suspicious logins, ...).",
+    "ログイン監視の検知結果を一覧表示します（総当たり、パスワードスプレー、不審なログイン"
+    "など）。"))
 def findings(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-    lang: LangOpt = "en",
-    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
+    lang: LangOpt = CLI_LANG,
+    account: Annotated[str | None, typer.Option(help=tr(
+        "Only this account.", "このアカウントの結果だけ。"))] = None,
+    limit: Annotated[int, typer.Option(help=tr(
+        "At most this many, newest first.", "最大件数（新しいものから）。"))] = 200,
 ) -> None:
-    """List the login guard's findings (brute force, spraying, suspicious logins, ...)."""
     from mailwarden.store.store import Store
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     rows = Store(cfg.store_url).findings(account=account.lower() if account else None,
                                          limit=limit)
     for row in rows:

@@ -11,20 +11,24 @@ from typing import Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
+from mailwarden.cli.common import App, ConfigOpt, DataDirOpt, JsonOpt, settings, tr
 
-app = typer.Typer(help="Mail logs: learn baselines from history.", no_args_is_help=True)
+app = App(help=tr("Mail logs: learn baselines from history.",
+                  "メールログ: 過去のログから通常の送信パターン（ベースライン）を学習します。"))
 
-FilesArg = Annotated[list[Path], typer.Argument(
-    help="Postfix log files (plain or gzip, rotated ones in any order).")]
-YearOpt = Annotated[int | None, typer.Option(
-    help="Year of the oldest line for timestamps without one (default: from the files).")]
+FilesArg = Annotated[list[Path], typer.Argument(help=tr(
+    "Postfix log files (plain or gzip, rotated ones in any order).",
+    "Postfix のログファイル（無圧縮または gzip。ローテートされたファイルは順不同で可）。"))]
+YearOpt = Annotated[int | None, typer.Option(help=tr(
+    "Year of the oldest line for timestamps without one (default: from the files).",
+    "年の書かれていないタイムスタンプに使う、最も古い行の年（既定: ファイルから判断）。"))]
 
 
-@app.command("import")
+@app.command("import", help=tr(
+    "Learn each account's baseline from Postfix logs, without deciding anything.",
+    "Postfix のログから各アカウントのベースラインを学習します。判定は行いません。"))
 def import_command(files: FilesArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
                    year: YearOpt = None, as_json: JsonOpt = False) -> None:
-    """Learn each account's baseline from Postfix logs, without deciding anything."""
     from mailwarden.replay import import_logs
     from mailwarden.sources.logs.files import LogFileError
 
@@ -41,18 +45,21 @@ def import_command(files: FilesArg, config: ConfigOpt = None, data_dir: DataDirO
                    f"from {summary['from']} to {summary['to']}")
 
 
-@app.command("scan")
+@app.command("scan", help=tr(
+    "Forensics: who logged in from where and when, and what the login guard finds.\n\n"
+    "Reads Postfix, Dovecot and Exim logs (plain or compressed, rotated files in any order) in "
+    "time order. With --json, one JSON line per event and per finding, then a summary.",
+    "調査用: 誰がいつどこからログインしたか、ログイン監視が何を検知するかを示します。\n\n"
+    "Postfix、Dovecot、Exim のログ（無圧縮または圧縮。ローテートされたファイルは順不同で可）を"
+    "時刻順に読みます。--json を付けると、イベントと検知結果ごとに JSON を1行ずつ出力し、最後に"
+    "集計を出力します。"))
 def scan_command(
     files: FilesArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
     year: YearOpt = None, as_json: JsonOpt = False,
-    events: Annotated[bool, typer.Option(
-        "--events/--findings-only", help="Print the events too, or only the findings.")] = True,
+    events: Annotated[bool, typer.Option("--events/--findings-only", help=tr(
+        "Print the events too, or only the findings.",
+        "イベントも表示するか、検知結果だけを表示するか。"))] = True,
 ) -> None:
-    """Forensics: who logged in from where and when, and what the login guard finds.
-
-    Reads Postfix, Dovecot and Exim logs (plain or compressed, rotated files in any order) in
-    time order. With --json, one JSON line per event and per finding, then a summary.
-    """
     from mailwarden.scan import scan, scan_json
     from mailwarden.sources.logs.files import LogFileError
 

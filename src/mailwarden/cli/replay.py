@@ -7,18 +7,25 @@ from typing import Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings
+from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, settings, tr
 from mailwarden.cli.logs import FilesArg, YearOpt
+
+REPLAY_HELP = tr(
+    "Run the engine over old Postfix logs in log time and report what it would have held.",
+    "過去の Postfix のログを、ログの時刻どおりに判定エンジンにかけ、保留していたはずのメールを"
+    "報告します。")
 
 
 def replay_command(
     files: FilesArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
     year: YearOpt = None, as_json: JsonOpt = False,
-    release_after: Annotated[float, typer.Option(
-        help="Hours after which an administrator would have released a quarantined "
-             "account (0: never).")] = 0.0,
+    release_after: Annotated[float, typer.Option(help=tr(
+        "Hours after which an administrator would have released a quarantined account "
+        "(0: never).",
+        "隔離したアカウントを管理者が解除したと見なすまでの時間数（0: 解除しない）。"))
+    ] = 0.0,
 ) -> None:
-    """Run the engine over old Postfix logs in log time and report what it would have held."""
+    """The ``replay`` command (help: ``REPLAY_HELP``)."""
     from mailwarden.replay import Replay
     from mailwarden.sources.logs.files import LogFileError
 

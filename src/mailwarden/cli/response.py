@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.cli.common import (
+    CLI_LANG,
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    LangOpt,
+    settings,
+    tr,
+)
 
 if TYPE_CHECKING:
     from mailwarden.config import Config
@@ -16,10 +24,13 @@ if TYPE_CHECKING:
     from mailwarden.response.playbook import UnknownStep
     from mailwarden.response.runner import Outcome, ResponseError, ResponseRunner
 
-IncidentArg = Annotated[str, typer.Argument(help="The incident id (INC-...).")]
-ByOpt = Annotated[str | None, typer.Option(
-    "--by", help="Who acts (recorded; default: the OS user).", show_default=False)]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded with each action).")]
+IncidentArg = Annotated[str, typer.Argument(help=tr(
+    "The incident id (INC-...).", "インシデント ID（INC-...）。"))]
+ByOpt = Annotated[str | None, typer.Option("--by", help=tr(
+    "Who acts (recorded; default: the OS user).",
+    "実行する人（記録されます。既定: OS のユーザー名）。"), show_default=False)]
+ReasonOpt = Annotated[str, typer.Option("--reason", help=tr(
+    "Why (recorded with each action).", "理由（各操作とともに記録されます）。"))]
 
 
 def _runner(cfg: Config) -> ResponseRunner:
@@ -60,13 +71,18 @@ def _print(outcomes: list[Outcome], cfg: Config, lang: str, as_json: bool) -> No
                                    secret=outcome.secret), err=True)
 
 
+PLAN_HELP = tr(
+    "Show the playbook of an incident: what runs by itself and what waits for a person.",
+    "インシデントの対応手順を表示します: 自動で実行するものと、担当者の判断を待つもの。")
+
+
 def plan_command(incident_id: IncidentArg, config: ConfigOpt = None,
                  data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-                 lang: LangOpt = "en") -> None:
-    """Show the playbook of an incident: what runs by itself and what waits for a person."""
+                 lang: LangOpt = CLI_LANG) -> None:
+    """``incidents plan`` (help: ``PLAN_HELP``)."""
     from mailwarden.response.checklist import ChecklistError
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     try:
         found = _runner(cfg).plan(incident_id)
     except ChecklistError as exc:
@@ -85,23 +101,32 @@ def plan_command(incident_id: IncidentArg, config: ConfigOpt = None,
         typer.echo(line)
 
 
+RESPOND_HELP = tr(
+    "Run containment steps for an incident's account (each recorded, each with its undo).",
+    "インシデントのアカウントに封じ込めの手順を実行します（それぞれ記録され、取り消しも"
+    "できます）。")
+
+
 def respond_command(
     incident_id: IncidentArg,
-    step: Annotated[list[str] | None, typer.Option(
-        "--step", help="A step to run (quarantine, lock, kick, hold_queue, sieve_deactivate, "
+    step: Annotated[list[str] | None, typer.Option("--step", help=tr(
+        "A step to run (quarantine, lock, kick, hold_queue, sieve_deactivate, "
         "reset_password); repeat for several. Default: the playbook's automatic steps.",
+        "実行する手順（quarantine、lock、kick、hold_queue、sieve_deactivate、"
+        "reset_password）。複数指定可。既定: 対応手順で自動実行とされている手順。"),
         show_default=False)] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Print what would be done; change nothing, record nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=tr(
+        "Print what would be done; change nothing, record nothing.",
+        "実行する内容を表示するだけで、何も変更せず、何も記録しません。"))] = False,
     by: ByOpt = None, reason: ReasonOpt = "", config: ConfigOpt = None,
-    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
+    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = CLI_LANG,
 ) -> None:
-    """Run containment steps for an incident's account (each recorded, each with its undo)."""
+    """``incidents respond`` (help: ``RESPOND_HELP``)."""
     from mailwarden import i18n
     from mailwarden.response.checklist import ChecklistError
     from mailwarden.response.playbook import UnknownStep
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     runner = _runner(cfg)
     try:
         chosen = list(step) if step else cfg.playbook.automatic(
@@ -117,14 +142,19 @@ def respond_command(
         raise typer.Exit(1)
 
 
+ACTIONS_HELP = tr(
+    "List the containment actions recorded for an incident: who, when, why, result.",
+    "インシデントについて記録された封じ込めの操作を一覧表示します: 誰が、いつ、なぜ、結果。")
+
+
 def actions_command(incident_id: IncidentArg, config: ConfigOpt = None,
                     data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-                    lang: LangOpt = "en") -> None:
-    """List the containment actions recorded for an incident: who, when, why, result."""
+                    lang: LangOpt = CLI_LANG) -> None:
+    """``incidents actions`` (help: ``ACTIONS_HELP``)."""
     from mailwarden.response.checklist import ChecklistError
     from mailwarden.timefmt import iso
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     runner = _runner(cfg)
     try:
         runner.incident(incident_id)
@@ -147,19 +177,25 @@ def actions_command(incident_id: IncidentArg, config: ConfigOpt = None,
             typer.echo(f"      {row['error']}")
 
 
+UNDO_HELP = tr(
+    "Undo containment actions of an incident (restore service).",
+    "インシデントの封じ込めの操作を取り消します（サービスを復旧します）。")
+
+
 def undo_command(
     incident_id: IncidentArg,
-    action: Annotated[int | None, typer.Option(
-        "--action", help="Undo this action only (default: every action that can be undone, "
-        "newest first).", show_default=False)] = None,
+    action: Annotated[int | None, typer.Option("--action", help=tr(
+        "Undo this action only (default: every action that can be undone, newest first).",
+        "この操作だけを取り消します（既定: 取り消せるすべての操作を新しいものから）。"),
+        show_default=False)] = None,
     by: ByOpt = None, reason: ReasonOpt = "", config: ConfigOpt = None,
-    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
+    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = CLI_LANG,
 ) -> None:
-    """Undo containment actions of an incident (restore service)."""
+    """``incidents undo`` (help: ``UNDO_HELP``)."""
     from mailwarden.response.checklist import ChecklistError
     from mailwarden.response.runner import ResponseError
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     runner = _runner(cfg)
     actor, why = by or getpass.getuser(), reason or "administrator: undo"
     try:
@@ -173,21 +209,26 @@ def undo_command(
         raise typer.Exit(1)
 
 
+DELETE_HELD_HELP = tr(
+    "Delete the account's held mail, after copying each message into the evidence folder.",
+    "アカウントの保留メールを、1通ずつ証拠フォルダに写してから削除します。")
+
+
 def delete_held_command(
     incident_id: IncidentArg,
-    yes: Annotated[bool, typer.Option(
-        "--yes", help="Really delete (the messages are copied into the evidence first).")
-    ] = False,
-    queue_id: Annotated[list[str] | None, typer.Option(
-        "--queue-id", help="Only this held message; repeat for several.", show_default=False)
-    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help=tr(
+        "Really delete (the messages are copied into the evidence first).",
+        "本当に削除します（メールは先に証拠フォルダへ写します）。"))] = False,
+    queue_id: Annotated[list[str] | None, typer.Option("--queue-id", help=tr(
+        "Only this held message; repeat for several.",
+        "この保留メールだけ（キュー ID）。複数指定可。"), show_default=False)] = None,
     by: ByOpt = None, reason: ReasonOpt = "", config: ConfigOpt = None,
-    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = "en",
+    data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = CLI_LANG,
 ) -> None:
-    """Delete the account's held mail, after copying each message into the evidence folder."""
+    """``incidents delete-held`` (help: ``DELETE_HELD_HELP``)."""
     from mailwarden.response.checklist import ChecklistError
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     if not yes:
         typer.echo("mailwarden: deleting held mail needs --yes", err=True)
         raise typer.Exit(2)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, settings
+from mailwarden.cli.common import ConfigOpt, DataDirOpt, settings, tr
 
 if TYPE_CHECKING:
     import asyncio
@@ -30,48 +30,70 @@ def loop_factory(name: str) -> tuple[Callable[[], asyncio.AbstractEventLoop] | N
     return factory, "uvloop"
 
 
+SERVE_HELP = tr(
+    "Run Mailwarden: the Postfix policy server, the Dovecot auth policy server, the "
+    "administrators' API, the milter, the store, and the log watcher.",
+    "Mailwarden を起動します: Postfix のポリシーサーバー、Dovecot の認証ポリシーサーバー、"
+    "管理者向け API、ミルター、ストア、ログ監視。")
+
+
+def _listen_help(en_what: str, ja_what: str, section: str, default: str) -> str:
+    """The help of a ``--...-listen`` option (``\\[`` keeps the section from Rich markup)."""
+    return tr(f"{en_what}: HOST:PORT or off (default: \\[{section}] listen, {default}).",
+              f"{ja_what}: HOST:PORT または off（既定: 設定ファイルの \\[{section}] listen、"
+              f"{default}）。")
+
+
 def serve_command(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     policy_listen: Annotated[
         str | None,
-        typer.Option("--policy-listen", help="Postfix policy server: HOST:PORT or off "
-                     "(default: [policy] listen, 127.0.0.1:10040)."),
+        typer.Option("--policy-listen", help=_listen_help(
+            "Postfix policy server", "Postfix のポリシーサーバー", "policy", "127.0.0.1:10040")),
     ] = None,
     auth_policy_listen: Annotated[
         str | None,
-        typer.Option("--auth-policy-listen", help="Dovecot auth policy server: HOST:PORT or "
-                     "off (default: [login] listen, 127.0.0.1:10041)."),
+        typer.Option("--auth-policy-listen", help=_listen_help(
+            "Dovecot auth policy server", "Dovecot の認証ポリシーサーバー", "login",
+            "127.0.0.1:10041")),
     ] = None,
     api_listen: Annotated[
         str | None,
-        typer.Option("--api-listen", help="Administrators' HTTP API: HOST:PORT or off "
-                     "(default: [api] listen, 127.0.0.1:10042)."),
+        typer.Option("--api-listen", help=_listen_help(
+            "Administrators' HTTP API", "管理者向け HTTP API", "api", "127.0.0.1:10042")),
     ] = None,
     milter_listen: Annotated[
         str | None,
-        typer.Option("--milter-listen", help="Milter for Postfix (inbound analyser): HOST:PORT "
-                     "or off (default: [milter] listen, 127.0.0.1:10043)."),
+        typer.Option("--milter-listen", help=_listen_help(
+            "Milter for Postfix (inbound analyser)", "Postfix 用ミルター（受信メール分析）",
+            "milter", "127.0.0.1:10043")),
     ] = None,
     follow: Annotated[
         list[Path] | None,
-        typer.Option("--follow", help="Follow this log file (repeatable); survives rotation "
-                     "and restarts from its saved position."),
+        typer.Option("--follow", help=tr(
+            "Follow this log file (repeatable); survives rotation and restarts from its saved "
+            "position.",
+            "このログファイルを追跡します（複数指定可）。ローテートにも追従し、再起動後は保存した"
+            "位置から読み続けます。")),
     ] = None,
-    journald: Annotated[bool, typer.Option("--journald", help="Follow the systemd journal.")]
-        = False,
+    journald: Annotated[bool, typer.Option("--journald", help=tr(
+        "Follow the systemd journal.", "systemd のジャーナルを追跡します。"))] = False,
     journald_unit: Annotated[
         list[str] | None,
-        typer.Option("--journald-unit", help="Only these units (repeatable), e.g. postfix@-."),
+        typer.Option("--journald-unit", help=tr(
+            "Only these units (repeatable), e.g. postfix@-.",
+            "これらのユニットだけ（複数指定可）。例: postfix@-。")),
     ] = None,
     event_loop: Annotated[
         str,
-        typer.Option("--event-loop", help="auto (uvloop when installed, else asyncio's own), "
-                     "uvloop or asyncio."),
+        typer.Option("--event-loop", help=tr(
+            "auto (uvloop when installed, else asyncio's own), uvloop or asyncio.",
+            "auto（uvloop がインストールされていれば uvloop、なければ asyncio 標準のもの）、"
+            "uvloop または asyncio。")),
     ] = "auto",
 ) -> None:
-    """Run Mailwarden: the Postfix policy server, the Dovecot auth policy server, the
-    administrators' API, the milter, the store, and the log watcher."""
+    """The ``serve`` command (help: ``SERVE_HELP``)."""
     import asyncio
 
     from mailwarden.service import parse_listen, serve

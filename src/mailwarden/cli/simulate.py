@@ -8,12 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, JsonOpt, LangOpt, settings
+from mailwarden.cli.common import (
+    CLI_LANG,
+    App,
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    LangOpt,
+    settings,
+    tr,
+)
 
 if TYPE_CHECKING:
     from mailwarden.drill import DrillResult
 
-app = typer.Typer(help="Fire drills against a deployment.", no_args_is_help=True)
+app = App(help=tr("Fire drills against a deployment.", "稼働中の環境に対する訓練（模擬攻撃）。"))
 
 
 def _held_from_store(result: DrillResult, url: str, since: float, wait: float) -> set[str]:
@@ -25,31 +34,46 @@ def _held_from_store(result: DrillResult, url: str, since: float, wait: float) -
     return {str(d["queue_id"]) for d in Store(url).decisions(since) if d["queue_id"] in wanted}
 
 
-@app.command("takeover")
+@app.command("takeover", help=tr(
+    "Play a stolen-password burst and report how many messages got through before the hold.",
+    "盗まれたパスワードによる大量送信を再現し、保留が始まるまでに何通が通過したかを報告します。"))
 def takeover(
-    account: Annotated[str, typer.Option(help="SASL account the attacker stole.")],
-    policy: Annotated[str | None, typer.Option(
-        help="Attack a policy server straight: HOST:PORT.")] = None,
-    smtp: Annotated[str | None, typer.Option(help="Attack through SMTP AUTH: HOST:PORT.")] = None,
-    password: Annotated[str, typer.Option(envvar="MAILWARDEN_DRILL_PASSWORD",
-                                          help="Password for SMTP AUTH.")] = "",
-    sender: Annotated[str, typer.Option(help="Envelope sender (default: the account).")] = "",
-    client_address: Annotated[str, typer.Option(
-        help="Where the attacker appears to be (XCLIENT ADDR); default in Brazil.")]
-        = "200.147.67.142",
-    count: Annotated[int, typer.Option(help="Messages to send.")] = 50,
-    rate: Annotated[float, typer.Option(help="Messages per second.")] = 3.0,
-    recipients: Annotated[int, typer.Option(help="Recipients per message.")] = 1,
-    recipient_domain: Annotated[str, typer.Option(
-        help="Domain of the (fake) victims.")] = "example.net",
-    xclient: Annotated[bool, typer.Option(help="Use XCLIENT to pose as client-address.")] = True,
-    starttls: Annotated[bool, typer.Option(help="STARTTLS before AUTH.")] = False,
-    postqueue_config: Annotated[str | None, typer.Option(
-        help="Count held mail with `postqueue -c DIR -j` (SMTP mode).")] = None,
+    account: Annotated[str, typer.Option(help=tr(
+        "SASL account the attacker stole.", "攻撃者が盗んだ SASL アカウント。"))],
+    policy: Annotated[str | None, typer.Option(help=tr(
+        "Attack a policy server straight: HOST:PORT.",
+        "ポリシーサーバーを直接攻撃します: HOST:PORT。"))] = None,
+    smtp: Annotated[str | None, typer.Option(help=tr(
+        "Attack through SMTP AUTH: HOST:PORT.", "SMTP AUTH 経由で攻撃します: HOST:PORT。"))
+    ] = None,
+    password: Annotated[str, typer.Option(envvar="MAILWARDEN_DRILL_PASSWORD", help=tr(
+        "Password for SMTP AUTH.", "SMTP AUTH のパスワード。"))] = "",
+    sender: Annotated[str, typer.Option(help=tr(
+        "Envelope sender (default: the account).",
+        "エンベロープの送信者（既定: そのアカウント）。"))] = "",
+    client_address: Annotated[str, typer.Option(help=tr(
+        "Where the attacker appears to be (XCLIENT ADDR); default in Brazil.",
+        "攻撃者の接続元として見せるアドレス（XCLIENT ADDR）。既定はブラジルのアドレス。"))
+    ] = "200.147.67.142",
+    count: Annotated[int, typer.Option(help=tr("Messages to send.", "送信するメールの数。"))
+    ] = 50,
+    rate: Annotated[float, typer.Option(help=tr(
+        "Messages per second.", "1秒あたりの送信数。"))] = 3.0,
+    recipients: Annotated[int, typer.Option(help=tr(
+        "Recipients per message.", "1通あたりの宛先の数。"))] = 1,
+    recipient_domain: Annotated[str, typer.Option(help=tr(
+        "Domain of the (fake) victims.", "（架空の）被害者のドメイン。"))] = "example.net",
+    xclient: Annotated[bool, typer.Option(help=tr(
+        "Use XCLIENT to pose as client-address.",
+        "XCLIENT を使って client-address からの接続に見せかけます。"))] = True,
+    starttls: Annotated[bool, typer.Option(help=tr(
+        "STARTTLS before AUTH.", "AUTH の前に STARTTLS を行います。"))] = False,
+    postqueue_config: Annotated[str | None, typer.Option(help=tr(
+        "Count held mail with `postqueue -c DIR -j` (SMTP mode).",
+        "`postqueue -c DIR -j` で保留メールを数えます（SMTP モード）。"))] = None,
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
-    lang: LangOpt = "en",
+    lang: LangOpt = CLI_LANG,
 ) -> None:
-    """Play a stolen-password burst and report how many messages got through before the hold."""
     from mailwarden import i18n
     from mailwarden.drill import Attack, postqueue_held, via_policy, via_smtp
     from mailwarden.service import parse_listen
@@ -73,7 +97,7 @@ def takeover(
             if postqueue_config is not None:
                 held = postqueue_held(postqueue_config or None) & set(result.queue_ids)
             else:
-                cfg = settings(config, data_dir)
+                cfg = settings(config, data_dir, lang)
                 held = _held_from_store(result, cfg.store_url, started,
                                         3 * cfg.store.flush_interval + 0.5)
             result.held_ids = [q for q in result.queue_ids if q in held]

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import JsonOpt, LangOpt
+from mailwarden.cli.common import CLI_LANG, App, JsonOpt, LangOpt, tr
 
 if TYPE_CHECKING:
     from mailwarden.audit.spf_result import SpfResult
 
-app = typer.Typer(help="SPF (RFC 7208): evaluate a client address against a domain's policy.",
-                  no_args_is_help=True)
+app = App(help=tr("SPF (RFC 7208): evaluate a client address against a domain's policy.",
+                  "SPF（RFC 7208）: クライアントのアドレスを、ドメインのポリシーに照らして"
+                  "評価します。"))
 
 LABELS = {
     "result": ("SPF result", "SPF の結果"),
@@ -30,24 +31,32 @@ def _label(key: str, lang: str) -> str:
     return ja if lang == "ja" else en
 
 
-@app.command("check")
+@app.command("check", help=tr(
+    "Evaluate SPF for one client address (RFC 7208 check_host), showing every step.",
+    "クライアントのアドレス1つについて SPF を評価し（RFC 7208 の check_host）、各段階を"
+    "表示します。"))
 def check(
-    ip: Annotated[str, typer.Argument(help="The client address (IPv4 or IPv6).")],
-    domain: Annotated[str, typer.Argument(help="The domain whose policy applies (usually the"
-                                          " MAIL FROM domain, or the HELO name).")],
-    sender: Annotated[str | None, typer.Option(
-        "--sender", help="MAIL FROM address (default: postmaster@DOMAIN; '' for a bounce).",
+    ip: Annotated[str, typer.Argument(help=tr(
+        "The client address (IPv4 or IPv6).", "クライアントのアドレス（IPv4 または IPv6）。"))],
+    domain: Annotated[str, typer.Argument(help=tr(
+        "The domain whose policy applies (usually the MAIL FROM domain, or the HELO name).",
+        "ポリシーを適用するドメイン（通常は MAIL FROM のドメイン、または HELO 名）。"))],
+    sender: Annotated[str | None, typer.Option("--sender", help=tr(
+        "MAIL FROM address (default: postmaster@DOMAIN; '' for a bounce).",
+        "MAIL FROM のアドレス（既定: postmaster@DOMAIN。バウンスなら ''）。"),
         show_default=False)] = None,
-    helo: Annotated[str | None, typer.Option(
-        "--helo", help="HELO/EHLO name (default: DOMAIN).", show_default=False)] = None,
-    nameserver: Annotated[str | None, typer.Option(
-        "--nameserver", help="Ask this resolver (IP or IP:PORT) instead of the system's.",
+    helo: Annotated[str | None, typer.Option("--helo", help=tr(
+        "HELO/EHLO name (default: DOMAIN).", "HELO/EHLO 名（既定: DOMAIN）。"),
         show_default=False)] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds for the whole check.")] = 20.0,
+    nameserver: Annotated[str | None, typer.Option("--nameserver", help=tr(
+        "Ask this resolver (IP or IP:PORT) instead of the system's.",
+        "システムのリゾルバーの代わりに、このリゾルバー（IP または IP:PORT）に問い合わせます。"),
+        show_default=False)] = None,
+    timeout: Annotated[float, typer.Option(help=tr(
+        "Seconds for the whole check.", "評価全体の制限時間（秒）。"))] = 20.0,
     as_json: JsonOpt = False,
-    lang: LangOpt = "en",
+    lang: LangOpt = CLI_LANG,
 ) -> None:
-    """Evaluate SPF for one client address (RFC 7208 check_host), showing every step."""
     import asyncio
 
     from mailwarden.audit.dns import DnsClient
