@@ -597,6 +597,183 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " (first held: message {number})",
         "（最初に保留されたのは{number}通目）",
     ),
+    # -- log files read by logs import, logs scan and replay --------------------------------
+    "cli.log_file.error": (
+        "{path}: {reason}",
+        "{path} を読めません: {reason}",
+    ),
+    "cli.log_file.error_at": (
+        "{path}: {reason} (after line {line})",
+        "{path} を読めません（{line}行目の後）: {reason}",
+    ),
+    # -- mailwarden logs import / scan ----------------------------------------------------------
+    "cli.logs.learned": (
+        "learned {messages} messages of {accounts} accounts from {start} to {end}",
+        "{start} から {end} までのログで、{accounts}アカウントの{messages}通を学習しました",
+    ),
+    "cli.logs.finding": (
+        "{time}  FINDING {signal} {severity} {account} {address}: {reason}",
+        "{time}  検知 {signal} {severity} {account} {address}: {reason}",
+    ),
+    "cli.logs.login": (
+        "{time}  login {ok} {account} from {address} ({country}) {protocol}",
+        "{time}  ログイン {ok} {account} 接続元 {address}（{country}） {protocol}",
+    ),
+    "cli.logs.login_ok": ("ok  ", "成功"),
+    "cli.logs.login_failed": ("FAIL", "失敗"),
+    "cli.logs.summary": (
+        "{logins} logins, {submissions} submissions, {deliveries} deliveries, "
+        "{findings} findings",
+        "ログイン{logins}件、送信{submissions}件、配送{deliveries}件、検知{findings}件",
+    ),
+    # -- mailwarden replay ----------------------------------------------------------------------
+    "cli.replay.incident": (
+        "{opened_at}  incident {id}  {account}: {reasons}",
+        "{opened_at}  インシデント {id}  {account}: {reasons}",
+    ),
+    "cli.replay.summary": (
+        "{messages} messages, {held} held, {incidents} incidents, {accounts} accounts "
+        "({start} .. {end})",
+        "メール{messages}通、保留{held}通、インシデント{incidents}件、アカウント{accounts}件"
+        "（{start} .. {end}）",
+    ),
+    # -- mailwarden logins findings -------------------------------------------------------------
+    "cli.logins.none": (
+        "no findings",
+        "検知結果はありません",
+    ),
+    # -- mailwarden incidents list / show -------------------------------------------------------
+    "cli.incidents.none": (
+        "no incidents",
+        "インシデントはありません",
+    ),
+    "cli.incidents.unknown": (
+        "no incident {incident}",
+        "インシデント {incident} はありません",
+    ),
+    "cli.incidents.heading": (
+        "{id}  {status}  {severity}  score {score}",
+        "{id}  {status}  {severity}  スコア {score}",
+    ),
+    "cli.incidents.account": (
+        "account: {account}   opened: {opened}",
+        "アカウント: {account}   検知日時: {opened}",
+    ),
+    "cli.incidents.reasons": ("reasons:", "理由:"),
+    "cli.incidents.evidence": ("evidence:", "証拠:"),
+    "cli.incidents.timeline": ("timeline:", "タイムライン:"),
+    # -- mailwarden incidents respond / actions / undo / delete-held ----------------------------
+    "cli.response.changed": (
+        " (changed)",
+        "（変更あり）",
+    ),
+    "cli.response.action": (
+        "#{id} {started} {status} {target}.{operation}{undoes} by {actor} "
+        "changed={changed}  {undo}",
+        "#{id} {started} {status} {target}.{operation}{undoes} 実行者 {actor} "
+        "変更={changed}  {undo}",
+    ),
+    "cli.response.changed_true": ("true", "あり"),
+    "cli.response.changed_false": ("false", "なし"),
+    "cli.response.undoes": (
+        " (undoes #{id})",
+        "（#{id} の取り消し）",
+    ),
+    "cli.response.undone_by": (
+        "undone by #{id}",
+        "#{id} で取り消し済み",
+    ),
+    "cli.response.undo": (
+        "undo: {operation}",
+        "取り消し方法: {operation}",
+    ),
+    "cli.response.no_undo": (
+        "no undo: {reason}",
+        "取り消し不可: {reason}",
+    ),
+    "cli.response.why": (
+        "why: {reason}",
+        "理由: {reason}",
+    ),
+    "cli.response.needs_yes": (
+        "deleting held mail needs --yes",
+        "保留メールを削除するには --yes を指定してください",
+    ),
+    "cli.response.deleted": (
+        "#{id} {status}: {count} deleted, copies in {folder}",
+        "#{id} {status}: {count}通を削除しました。複製の保存先: {folder}",
+    ),
+    # -- mailwarden spf check -------------------------------------------------------------------
+    "cli.spf.not_ip": (
+        "not an IP address: {ip}",
+        "IP アドレスではありません: {ip}",
+    ),
+    # -- mailwarden audit / analyze: usage errors -----------------------------------------------
+    "cli.audit.no_domain": (
+        "give at least one domain, or --file FILE",
+        "ドメインを1つ以上指定するか、--file FILE を指定してください",
+    ),
+    "cli.audit.cannot_read": (
+        "cannot read {path}: {error}",
+        "{path} を読めません: {error}",
+    ),
+    "cli.audit.bad_nameserver": (
+        "--nameserver {value}: expected IP, IP:PORT or [IPv6]:PORT",
+        "--nameserver {value}: IP、IP:PORT または [IPv6]:PORT の形式で指定してください",
+    ),
+    "cli.audit.nameserver_port": (
+        "--nameserver {value}: port out of range",
+        "--nameserver {value}: ポート番号が範囲外です",
+    ),
+    "cli.audit.bad_lang": (
+        "--lang {value}: expected ja or en",
+        "--lang {value}: ja または en を指定してください",
+    ),
+    "cli.audit.concurrency": (
+        "--concurrency {value}: expected 1-{max}",
+        "--concurrency {value}: 1〜{max} の範囲で指定してください",
+    ),
+    "cli.audit.timeout": (
+        "--timeout {value}: expected more than 0 and at most 300",
+        "--timeout {value}: 0 より大きく 300 以下の値を指定してください",
+    ),
+    "cli.audit.relay_test": (
+        "--relay-test needs --probe-smtp",
+        "--relay-test には --probe-smtp も指定してください",
+    ),
+    "cli.audit.no_folder": (
+        "--html {path}: no such folder",
+        "--html {path}: そのフォルダはありません",
+    ),
+    "cli.audit.cannot_write": (
+        "cannot write {path}: {error}",
+        "{path} に書き込めません: {error}",
+    ),
+    "cli.analyze.bad_lang": (
+        "--lang must be ja or en",
+        "--lang には ja または en を指定してください",
+    ),
+    # -- mailwarden serve: start-up (its operational log lines stay English) --------------------
+    "cli.listen.bad": (
+        "--{name}-listen: expected HOST:PORT or off, got {value}",
+        "--{name}-listen: HOST:PORT または off を指定してください（指定値: {value}）",
+    ),
+    "cli.serve.bad_event_loop": (
+        "--event-loop: expected auto, uvloop or asyncio, got {value}",
+        "--event-loop: auto、uvloop、asyncio のいずれかを指定してください（指定値: {value}）",
+    ),
+    "cli.serve.no_uvloop": (
+        "--event-loop uvloop: uvloop is not installed",
+        "--event-loop uvloop: uvloop がインストールされていません",
+    ),
+    "cli.serve.event_loop": (
+        "event loop {name}",
+        "イベントループ: {name}",
+    ),
+    "cli.serve.cannot_listen": (
+        "cannot listen: {error}",
+        "待ち受けを開始できません: {error}",
+    ),
 }
 
 WINDOW_JA = {"minute": "1分間", "10 minutes": "10分間", "hour": "1時間", "day": "24時間",

@@ -24,6 +24,7 @@ from mailwarden.engine.engine import Engine
 from mailwarden.engine.logins.engine import LoginEngine
 from mailwarden.engine.state import MemoryStates
 from mailwarden.guard import OutboundGuard
+from mailwarden.listen import parse_listen as parse_listen  # where it was before listen.py
 from mailwarden.login_guard import LoginGuard
 from mailwarden.response import notify
 from mailwarden.response.runner import ResponseRunner
@@ -36,16 +37,6 @@ STATES_PER_FLUSH = 600  # account states written per flush at most (the rest: ne
 STATES_PER_SLICE = 20  # serialised between two chances for requests to be answered
 FLAG_OVERLAP = 120.0  # seconds each flag poll looks back (late commits, clock skew)
 ABSENT_RECHECK = 0.5  # seconds between checks that no other process inserted account states
-
-
-def parse_listen(value: str, name: str) -> tuple[str, int] | None:
-    """``HOST:PORT``, ``[v6]:PORT`` or ``off``."""
-    if value.strip().lower() == "off":
-        return None
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"--{name}-listen: expected HOST:PORT or off, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 class Runtime:

@@ -140,6 +140,46 @@ def test_japanese_lines_break_between_characters(japanese: dict[str, Any]) -> No
             assert not body.startswith(("、", "。", "）", "」")), line
 
 
+JA_LABELS = ("引数", "オプション", "[必須]", "[既定:", "[環境変数:MAILWARDEN_CONFIG]")
+EN_LABELS = ("Arguments", "Options", "[required]", "[default:",
+             "[envvar:MAILWARDEN_CONFIG]")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_typers_own_labels_speak_the_language(lang: str, japanese: dict[str, Any],
+                                              english: dict[str, Any]) -> None:
+    """typer's labels on a help page (the Arguments/Options/Commands panels,
+    [default: ...], [required], [env var: ...]) are Japanese on a Japanese page and English on
+    an English one."""
+    pages = (japanese if lang == "ja" else english)["pages"]
+    wanted, unwanted = (JA_LABELS, EN_LABELS) if lang == "ja" else (EN_LABELS, JA_LABELS)
+    page = _squeezed(pages["incidents delete-held"])  # an argument, options, env vars
+    for label in wanted:
+        assert _squeezed(label) in page, (lang, label)
+    for label in unwanted:
+        assert _squeezed(label) not in page, (lang, label)
+    assert ("╭─コマンド─" if lang == "ja" else "╭─Commands─") in _squeezed(pages[""])
+    usage = next(line for line in pages["incidents delete-held"].splitlines() if line.strip())
+    assert usage.startswith(" Usage: "), usage  # click's, in both languages
+
+
+def test_japanese_labels_are_put_back_after_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The labels are Japanese only while a Japanese page is printed; a label this typer does
+    not have is left alone."""
+    from typer import rich_utils
+
+    from mailwarden.cli import help_ja
+
+    monkeypatch.delattr(rich_utils, "ENVVAR_STRING")
+    with help_ja.japanese_wrapping():
+        assert rich_utils.OPTIONS_PANEL_TITLE == "オプション"
+        assert rich_utils.DEFAULT_STRING == "[既定: {}]"
+        assert not hasattr(rich_utils, "ENVVAR_STRING")
+    assert rich_utils.OPTIONS_PANEL_TITLE == "Options"
+    assert rich_utils.DEFAULT_STRING == "[default: {}]"
+    assert not hasattr(rich_utils, "ENVVAR_STRING")
+
+
 def test_locale_alone_selects_japanese(tmp_path: Path) -> None:
     """LANG=ja_JP.UTF-8 without MAILWARDEN_LANG gives Japanese help and sentences."""
     probe, _ = _probe(tmp_path, LANG="ja_JP.UTF-8")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import CLI_LANG, JsonOpt, LangOpt, tr
+from mailwarden.cli.common import CLI_LANG, LANGS, JsonOpt, LangOpt, cli_lang, tr
 
 if TYPE_CHECKING:
     from mailwarden.audit.dns import DnsClient
@@ -25,12 +25,15 @@ MAX_CONCURRENCY = 1000
 DEFAULT_CONCURRENCY = 20
 
 
-def usage_error(message: str) -> typer.Exit:
-    typer.echo(f"mailwarden audit: {message}", err=True)
+def usage_error(key: str, lang: str, **fields: object) -> typer.Exit:
+    """Print the usage error ``key`` of ``mailwarden.i18n`` in ``lang``; exit code 2."""
+    from mailwarden import i18n
+
+    typer.echo("mailwarden audit: " + i18n.render(key, lang, **fields), err=True)
     return typer.Exit(2)
 
 
-def read_domains(path: Path) -> list[str]:
+def read_domains(path: Path, lang: str) -> list[str]:
     """One domain per line; blank lines and ``#`` comments skipped; ``-`` is standard input."""
     try:
         if str(path) == "-":
@@ -39,12 +42,13 @@ def read_domains(path: Path) -> list[str]:
             with path.open("rb") as handle:
                 text = handle.read(MAX_FILE_BYTES).decode("utf-8", "replace")
     except OSError as exc:
-        raise usage_error(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise usage_error("cli.audit.cannot_read", lang, path=path,
+                          error=exc.strerror or exc) from None
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line]
 
 
-def check_nameserver(value: str | None) -> DnsClient | None:
+def check_nameserver(value: str | None, lang: str) -> DnsClient | None:
     """``IP``, ``IP:PORT`` or ``[IPv6]:PORT``; None for the system's resolvers."""
     if value is None:
         return None
@@ -59,10 +63,9 @@ def check_nameserver(value: str | None) -> DnsClient | None:
         ipaddress.ip_address(host)
         client = DnsClient.from_option(value)
     except ValueError:
-        raise usage_error(f"--nameserver {value!r}: expected IP, IP:PORT or [IPv6]:PORT") \
-            from None
+        raise usage_error("cli.audit.bad_nameserver", lang, value=repr(value)) from None
     if not 0 < client.resolver.port < 65536:
-        raise usage_error(f"--nameserver {value!r}: port out of range")
+        raise usage_error("cli.audit.nameserver_port", lang, value=repr(value))
     return client
 
 
@@ -116,26 +119,27 @@ def audit_command(
         "（MTA-STS の取得、SMTP の確認）。内部向けの監査専用です。"))] = False,
 ) -> None:
     """The ``audit`` command (help: ``AUDIT_HELP``)."""
-    names = list(domains or []) + (read_domains(file) if file is not None else [])
+    say = lang if lang in LANGS else cli_lang()  # a bad --lang is told in the environment's
+    names = list(domains or []) + (read_domains(file, say) if file is not None else [])
     if not names:
-        raise usage_error("give at least one domain, or --file FILE")
-    if lang not in ("en", "ja"):
-        raise usage_error(f"--lang {lang!r}: expected ja or en")
+        raise usage_error("cli.audit.no_domain", say)
+    if lang not in LANGS:
+        raise usage_error("cli.audit.bad_lang", say, value=repr(lang))
     if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise usage_error(f"--concurrency {concurrency}: expected 1-{MAX_CONCURRENCY}")
+        raise usage_error("cli.audit.concurrency", say, value=concurrency, max=MAX_CONCURRENCY)
     if not 0 < timeout <= 300:
-        raise usage_error(f"--timeout {timeout}: expected more than 0 and at most 300")
+        raise usage_error("cli.audit.timeout", say, value=timeout)
     if relay_test and not probe_smtp:
-        raise usage_error("--relay-test needs --probe-smtp")
+        raise usage_error("cli.audit.relay_test", say)
     if html is not None and not html.resolve().parent.is_dir():
-        raise usage_error(f"--html {html}: no such folder")
+        raise usage_error("cli.audit.no_folder", say, path=html)
     import asyncio
 
     from mailwarden.audit.dns import DnsClient
     from mailwarden.audit.model import AuditContext, AuditOptions
     from mailwarden.audit.runner import audit_all
 
-    client = check_nameserver(nameserver) or DnsClient(timeout=timeout)
+    client = check_nameserver(nameserver, lang) or DnsClient(timeout=timeout)
     client.resolver.timeout = timeout
     client.resolver.lifetime = timeout * (client.retries + 1)
     options = AuditOptions(dkim_selectors=tuple(dkim_selector or ()), probe_smtp=probe_smtp,
@@ -157,6 +161,7 @@ def emit(reports: list[DomainReport], lang: str, as_json_output: bool,
          html: Path | None, json_lang: str | None = None) -> None:
     """Print the table or the JSON (which names ``json_lang``, by default ``lang``); write the
     HTML report when asked."""
+    from mailwarden import i18n
     from mailwarden.audit.output import as_json, terminal
 
     if html is not None:
@@ -165,8 +170,9 @@ def emit(reports: list[DomainReport], lang: str, as_json_output: bool,
         try:
             html.write_text(html_report(reports, lang), encoding="utf-8")
         except OSError as exc:
-            typer.echo(f"mailwarden audit: cannot write {html}: {exc.strerror or exc}",
-                       err=True)
+            typer.echo("mailwarden audit: " + i18n.render(
+                "cli.audit.cannot_write", lang, path=html, error=exc.strerror or exc),
+                err=True)
             raise typer.Exit(1) from None
     typer.echo(as_json(reports, json_lang or lang) if as_json_output
                else terminal(reports, lang))

@@ -53,6 +53,7 @@ def list_incidents(
     limit: Annotated[int, typer.Option(help=tr(
         "At most this many, newest first.", "最大件数（新しいものから）。"))] = 100,
 ) -> None:
+    from mailwarden import i18n
     from mailwarden.store.store import Store
 
     cfg = settings(config, data_dir, lang)
@@ -62,7 +63,7 @@ def list_incidents(
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
     if not rows:
-        typer.echo("インシデントはありません" if lang == "ja" else "no incidents")
+        typer.echo(i18n.render("cli.incidents.none", lang))
         return
     for row in rows:
         title = row["title_ja"] if lang == "ja" else row["title_en"]
@@ -77,27 +78,31 @@ def show_incident(
     config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False,
     lang: LangOpt = CLI_LANG,
 ) -> None:
+    from mailwarden import i18n
     from mailwarden.store.store import Store
     from mailwarden.timefmt import iso
 
     cfg = settings(config, data_dir, lang)
     row = Store(cfg.store_url).incident(incident_id)
     if row is None:
-        typer.echo(f"mailwarden: no incident {incident_id!r}", err=True)
+        typer.echo("mailwarden: " + i18n.render("cli.incidents.unknown", lang,
+                                                incident=repr(incident_id)), err=True)
         raise typer.Exit(1)
     if as_json:
         typer.echo(json.dumps(row, ensure_ascii=False))
         return
     key = "ja" if lang == "ja" else "en"
-    typer.echo(f"{row['id']}  {row['status']}  {row['severity']}  score {row['score']}")
+    typer.echo(i18n.render("cli.incidents.heading", lang, id=row["id"], status=row["status"],
+                           severity=row["severity"], score=row["score"]))
     typer.echo(row[f"title_{key}"])
-    typer.echo(f"account: {row['account']}   opened: {row['opened_at']}")
-    typer.echo("reasons:" if key == "en" else "理由:")
+    typer.echo(i18n.render("cli.incidents.account", lang, account=row["account"],
+                           opened=row["opened_at"]))
+    typer.echo(i18n.render("cli.incidents.reasons", lang))
     for reason in row["reasons"]:
         typer.echo(f"  [{reason['signal']} +{reason['weight']}] {reason[key]}")
-    typer.echo("evidence:")
+    typer.echo(i18n.render("cli.incidents.evidence", lang))
     typer.echo("  " + json.dumps(row["evidence"], ensure_ascii=False))
-    typer.echo("timeline:")
+    typer.echo(i18n.render("cli.incidents.timeline", lang))
     for event in row["timeline"]:
         rest = {k: v for k, v in event.items() if k not in ("time", "kind")}
         details = json.dumps(rest, ensure_ascii=False)

@@ -33,6 +33,7 @@ def findings(
     limit: Annotated[int, typer.Option(help=tr(
         "At most this many, newest first.", "最大件数（新しいものから）。"))] = 200,
 ) -> None:
+    from mailwarden import i18n
     from mailwarden.store.store import Store
 
     cfg = settings(config, data_dir, lang)
@@ -47,4 +48,4 @@ def findings(
             typer.echo(f"{row['time']}  {row['severity']:<6} {row['signal']:<22} "
                        f"{row['account'] or '-'}  {row['address'] or '-'}  {reason}")
     if not rows and not as_json:
-        typer.echo("no findings")
+        typer.echo(i18n.render("cli.logins.none", lang))

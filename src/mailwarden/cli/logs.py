@@ -7,11 +7,23 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mailwarden.cli.common import App, ConfigOpt, DataDirOpt, JsonOpt, settings, tr
+from mailwarden.cli.common import (
+    CLI_LANG,
+    App,
+    ConfigOpt,
+    DataDirOpt,
+    JsonOpt,
+    LangOpt,
+    settings,
+    tr,
+)
+
+if TYPE_CHECKING:
+    from mailwarden.sources.logs.files import LogFileError
 
 app = App(help=tr("Mail logs: learn baselines from history.",
                   "メールログ: 過去のログから通常の送信パターン（ベースライン）を学習します。"))
@@ -28,21 +40,33 @@ YearOpt = Annotated[int | None, typer.Option(help=tr(
     "Learn each account's baseline from Postfix logs, without deciding anything.",
     "Postfix のログから各アカウントのベースラインを学習します。判定は行いません。"))
 def import_command(files: FilesArg, config: ConfigOpt = None, data_dir: DataDirOpt = None,
-                   year: YearOpt = None, as_json: JsonOpt = False) -> None:
+                   year: YearOpt = None, as_json: JsonOpt = False,
+                   lang: LangOpt = CLI_LANG) -> None:
+    from mailwarden import i18n
     from mailwarden.replay import import_logs
     from mailwarden.sources.logs.files import LogFileError
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     try:
         summary = import_logs(cfg, files, year)
     except LogFileError as exc:
-        typer.echo(f"mailwarden: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise log_file_error(exc, lang) from None
     if as_json:
         typer.echo(json.dumps(summary))
     else:
-        typer.echo(f"learned {summary['messages']} messages of {summary['accounts']} accounts "
-                   f"from {summary['from']} to {summary['to']}")
+        typer.echo(i18n.render("cli.logs.learned", lang, messages=summary["messages"],
+                               accounts=summary["accounts"], start=summary["from"],
+                               end=summary["to"]))
+
+
+def log_file_error(exc: LogFileError, lang: str) -> typer.Exit:
+    """Say which log file could not be read (the reason as the system gave it); exit 1."""
+    from mailwarden import i18n
+
+    key = "cli.log_file.error_at" if exc.line else "cli.log_file.error"
+    text = i18n.render(key, lang, path=exc.path, reason=exc.reason, line=exc.line)
+    typer.echo(f"mailwarden: {text}", err=True)
+    return typer.Exit(1)
 
 
 @app.command("scan", help=tr(
@@ -59,31 +83,46 @@ def scan_command(
     events: Annotated[bool, typer.Option("--events/--findings-only", help=tr(
         "Print the events too, or only the findings.",
         "イベントも表示するか、検知結果だけを表示するか。"))] = True,
+    lang: LangOpt = CLI_LANG,
 ) -> None:
     from mailwarden.scan import scan, scan_json
     from mailwarden.sources.logs.files import LogFileError
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     _few_collections()
     try:
         if as_json:
             _print_lines(scan_json(files, cfg, year, events))
             return
         for rec in scan(files, cfg, year, events):
-            if rec["type"] == "finding":
-                typer.echo(f"{rec['time']}  FINDING {rec['signal']} {rec['severity']} "
-                           f"{rec['account'] or '-'} {rec['address'] or '-'}: "
-                           f"{rec['reasons'][0]['en'] if rec['reasons'] else ''}")
-            elif rec["type"] == "login":
-                ok = "ok  " if rec["success"] else "FAIL"
-                typer.echo(f"{rec['time']}  login {ok} {rec['account'] or '-'} from "
-                           f"{rec['address']} ({rec['country'] or '?'}) {rec['protocol']}")
-            elif rec["type"] == "summary":
-                typer.echo(f"{rec['logins']} logins, {rec['submissions']} submissions, "
-                           f"{rec['deliveries']} deliveries, {rec['findings']} findings")
+            line = _scan_line(rec, lang)
+            if line is not None:
+                typer.echo(line)
     except LogFileError as exc:
-        typer.echo(f"mailwarden: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise log_file_error(exc, lang) from None
+
+
+def _scan_line(rec: dict[str, Any], lang: str) -> str | None:
+    """The text line of one ``scan`` record in ``lang``; None for a record not shown."""
+    from mailwarden import i18n
+
+    if rec["type"] == "finding":
+        key = "ja" if lang == "ja" else "en"
+        return i18n.render("cli.logs.finding", lang, time=rec["time"], signal=rec["signal"],
+                           severity=rec["severity"], account=rec["account"] or "-",
+                           address=rec["address"] or "-",
+                           reason=rec["reasons"][0][key] if rec["reasons"] else "")
+    if rec["type"] == "login":
+        ok = i18n.render("cli.logs.login_ok" if rec["success"] else "cli.logs.login_failed",
+                         lang)
+        return i18n.render("cli.logs.login", lang, time=rec["time"], ok=ok,
+                           account=rec["account"] or "-", address=rec["address"],
+                           country=rec["country"] or "?", protocol=rec["protocol"])
+    if rec["type"] == "summary":
+        return i18n.render("cli.logs.summary", lang, logins=rec["logins"],
+                           submissions=rec["submissions"], deliveries=rec["deliveries"],
+                           findings=rec["findings"])
+    return None
 
 
 def _few_collections() -> None:

@@ -61,7 +61,7 @@ def _print(outcomes: list[Outcome], cfg: Config, lang: str, as_json: bool) -> No
             typer.echo(json.dumps(_outcome_dict(outcome, cfg), ensure_ascii=False))
         else:
             number = f"#{outcome.action_id}" if outcome.action_id is not None else "-"
-            changed = " (changed)" if outcome.changed else ""
+            changed = i18n.render("cli.response.changed", lang) if outcome.changed else ""
             typer.echo(f"{number:>6} {outcome.status:<8} [{outcome.operation.step}] "
                        f"{outcome.operation.describe(cfg, lang)}{changed}")
             if outcome.error and outcome.status == "failed":
@@ -151,8 +151,8 @@ def actions_command(incident_id: IncidentArg, config: ConfigOpt = None,
                     data_dir: DataDirOpt = None, as_json: JsonOpt = False,
                     lang: LangOpt = CLI_LANG) -> None:
     """``incidents actions`` (help: ``ACTIONS_HELP``)."""
+    from mailwarden import i18n
     from mailwarden.response.checklist import ChecklistError
-    from mailwarden.timefmt import iso
 
     cfg = settings(config, data_dir, lang)
     runner = _runner(cfg)
@@ -164,17 +164,32 @@ def actions_command(incident_id: IncidentArg, config: ConfigOpt = None,
         if as_json:
             typer.echo(json.dumps(row, ensure_ascii=False, default=str))
             continue
-        undo = ("undone by #" + str(row["undone_by"]) if row["undone_by"] else
-                f"undo: {row['undo']['operation']}" if row["undo"] else
-                f"no undo: {row['no_undo_reason']}" if row["status"] == "done" else "")
-        of = f" (undoes #{row['undo_of']})" if row["undo_of"] else ""
-        typer.echo(f"#{row['id']:<4} {iso(row['started_at'])} {row['status']:<8} "
-                   f"{row['target']}.{row['operation']}{of} by {row['actor']} "
-                   f"changed={str(row['changed']).lower()}  {undo}")
+        typer.echo(_action_line(row, lang))
         if row["reason"]:
-            typer.echo(f"      why: {row['reason']}")
+            typer.echo("      " + i18n.render("cli.response.why", lang, reason=row["reason"]))
         if row["error"]:
             typer.echo(f"      {row['error']}")
+
+
+def _action_line(row: dict[str, Any], lang: str) -> str:
+    """One recorded action of ``incidents actions``, in ``lang``."""
+    from mailwarden import i18n
+    from mailwarden.timefmt import iso
+
+    undo = (i18n.render("cli.response.undone_by", lang, id=row["undone_by"])
+            if row["undone_by"] else
+            i18n.render("cli.response.undo", lang, operation=row["undo"]["operation"])
+            if row["undo"] else
+            i18n.render("cli.response.no_undo", lang, reason=row["no_undo_reason"])
+            if row["status"] == "done" else "")
+    undoes = (i18n.render("cli.response.undoes", lang, id=row["undo_of"])
+              if row["undo_of"] else "")
+    changed = i18n.render("cli.response.changed_true" if row["changed"]
+                          else "cli.response.changed_false", lang)
+    return i18n.render("cli.response.action", lang, id=f"{row['id']:<4}",
+                       started=iso(row["started_at"]), status=f"{row['status']:<8}",
+                       target=row["target"], operation=row["operation"], undoes=undoes,
+                       actor=row["actor"], changed=changed, undo=undo)
 
 
 UNDO_HELP = tr(
@@ -226,11 +241,12 @@ def delete_held_command(
     data_dir: DataDirOpt = None, as_json: JsonOpt = False, lang: LangOpt = CLI_LANG,
 ) -> None:
     """``incidents delete-held`` (help: ``DELETE_HELD_HELP``)."""
+    from mailwarden import i18n
     from mailwarden.response.checklist import ChecklistError
 
     cfg = settings(config, data_dir, lang)
     if not yes:
-        typer.echo("mailwarden: deleting held mail needs --yes", err=True)
+        typer.echo("mailwarden: " + i18n.render("cli.response.needs_yes", lang), err=True)
         raise typer.Exit(2)
     try:
         outcome = _runner(cfg).delete_held(incident_id, actor=by or getpass.getuser(),
@@ -242,9 +258,10 @@ def delete_held_command(
         typer.echo(json.dumps(_outcome_dict(outcome, cfg) | {"en": "", "ja": ""},
                               ensure_ascii=False))
     else:
-        typer.echo(f"#{outcome.action_id} {outcome.status}: "
-                   f"{len(outcome.result.get('queue_ids', []))} deleted, copies in "
-                   f"{_runner(cfg).evidence_folder(incident_id) / 'deleted'}")
+        typer.echo(i18n.render("cli.response.deleted", lang, id=outcome.action_id,
+                               status=outcome.status,
+                               count=len(outcome.result.get("queue_ids", [])),
+                               folder=_runner(cfg).evidence_folder(incident_id) / "deleted"))
         if outcome.error:
             typer.echo(f"  {outcome.error}")
     if outcome.status == "failed":

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import ConfigOpt, DataDirOpt, settings, tr
+from mailwarden.cli.common import CLI_LANG, ConfigOpt, DataDirOpt, LangOpt, settings, tr
 
 if TYPE_CHECKING:
     import asyncio
@@ -92,36 +92,41 @@ def serve_command(
             "auto（uvloop がインストールされていれば uvloop、なければ asyncio 標準のもの）、"
             "uvloop または asyncio。")),
     ] = "auto",
+    lang: LangOpt = CLI_LANG,
 ) -> None:
-    """The ``serve`` command (help: ``SERVE_HELP``)."""
+    """The ``serve`` command (help: ``SERVE_HELP``). Its start-up and usage errors follow
+    ``--lang``; what it logs once running (``logging``) stays English, to be grep-able."""
     import asyncio
 
-    from mailwarden.service import parse_listen, serve
+    from mailwarden import i18n
+    from mailwarden.listen import ListenError, parse_listen
 
-    cfg = settings(config, data_dir)
+    cfg = settings(config, data_dir, lang)
     try:
         listen = parse_listen(policy_listen or cfg.policy.listen, "policy")
         auth = parse_listen(auth_policy_listen or cfg.login.listen, "auth-policy")
         api = parse_listen(api_listen or cfg.api.listen, "api")
         milter = parse_listen(milter_listen or cfg.milter.listen, "milter")
-    except ValueError as exc:
-        typer.echo(f"mailwarden: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except ListenError as exc:
+        raise _fail(exc.text(lang), 2) from None
     if event_loop not in ("auto", "uvloop", "asyncio"):
-        typer.echo(f"mailwarden: --event-loop: expected auto, uvloop or asyncio, got "
-                   f"{event_loop!r}", err=True)
-        raise typer.Exit(2)
+        raise _fail(i18n.render("cli.serve.bad_event_loop", lang, value=repr(event_loop)), 2)
     try:
         factory, loop_name = loop_factory(event_loop)
     except ImportError:
-        typer.echo("mailwarden: --event-loop uvloop: uvloop is not installed", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"mailwarden: event loop {loop_name}")
+        raise _fail(i18n.render("cli.serve.no_uvloop", lang), 2) from None
+    from mailwarden.service import serve
+
+    typer.echo("mailwarden: " + i18n.render("cli.serve.event_loop", lang, name=loop_name))
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
             runner.run(serve(cfg, listen, auth, follow=follow or [], journald=journald,
                              journald_units=journald_unit or [], api_listen=api,
                              milter_listen=milter))
     except OSError as exc:
-        typer.echo(f"mailwarden: cannot listen: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(i18n.render("cli.serve.cannot_listen", lang, error=exc), 1) from None
+
+
+def _fail(text: str, code: int) -> typer.Exit:
+    typer.echo(f"mailwarden: {text}", err=True)
+    return typer.Exit(code)

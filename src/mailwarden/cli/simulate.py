@@ -76,7 +76,7 @@ def takeover(
 ) -> None:
     from mailwarden import i18n
     from mailwarden.drill import Attack, postqueue_held, via_policy, via_smtp
-    from mailwarden.service import parse_listen
+    from mailwarden.listen import ListenError, parse_listen
 
     if (policy is None) == (smtp is None):
         typer.echo("mailwarden: " + i18n.render("cli.simulate.one_target", lang), err=True)
@@ -105,7 +105,8 @@ def takeover(
             result.first_hold = (result.queue_ids.index(result.held_ids[0])
                                  if result.held_ids else None)
     except (OSError, ValueError) as exc:
-        typer.echo("mailwarden: " + i18n.render("cli.simulate.failed", lang, error=exc),
+        error = exc.text(lang) if isinstance(exc, ListenError) else exc
+        typer.echo("mailwarden: " + i18n.render("cli.simulate.failed", lang, error=error),
                    err=True)
         raise typer.Exit(1) from None
     if as_json:

@@ -59,6 +59,7 @@ def check(
 ) -> None:
     import asyncio
 
+    from mailwarden import i18n
     from mailwarden.audit.dns import DnsClient
     from mailwarden.audit.spf import check_host
     from mailwarden.audit.spf_lookup import client_address
@@ -66,7 +67,7 @@ def check(
     try:
         client_address(ip)
     except ValueError:
-        typer.echo(f"mailwarden: not an IP address: {ip!r}", err=True)
+        typer.echo("mailwarden: " + i18n.render("cli.spf.not_ip", lang, ip=repr(ip)), err=True)
         raise typer.Exit(2) from None
     dns = DnsClient.from_option(nameserver)
     mail_from = f"postmaster@{domain}" if sender is None else sender
