@@ -7,6 +7,7 @@ from it (``mailwarden config docs``) and a test fails when a setting is undocume
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailwarden import i18n
 from mailwarden.inbound.clamd import parse_address
 from mailwarden.inbound.lists import FREEMAIL_DOMAINS, SHORTENERS, SUSPICIOUS_TLDS
+from mailwarden.listen import ListenError, parse_listen
 
 ACTION_MODES = ("hold", "warn", "defer")
 NOTIFY_CHANNELS = ("email", "slack", "teams", "webhook", "syslog", "ecs")
@@ -37,7 +40,23 @@ SYSLOG_FACILITIES = {"user": 1, "daemon": 3, "auth": 4, "authpriv": 10, "local0"
 
 
 class ConfigError(ValueError):
-    """A configuration file or value is wrong; the message names the key and the file."""
+    """A configuration file or value is wrong; the message names the key and the file.
+
+    ``key`` names the sentence (``config.error.KEY`` in :mod:`mailwarden.i18n`) and ``fields``
+    fill it (the file, the setting, the value given, the values allowed: never translated).
+    ``str()`` is the English sentence, as logs show it; :meth:`text` gives ja or en."""
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        """The error in ``lang`` (ja or en)."""
+        return i18n.render(f"config.error.{self.key}", lang, **self.fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy: rebuilt from key and fields
+        return functools.partial(ConfigError, self.key, **self.fields), ()
 
 
 def setting(default: Any, doc: str) -> Any:
@@ -662,65 +681,78 @@ class Config:
         return self.store.url or f"sqlite:///{self.data_dir / 'mailwarden.db'}"
 
 
-def _convert(value: Any, annotation: Any, where: str) -> Any:
+def _convert(value: Any, annotation: Any, file: str, setting: str) -> Any:
     """Check a TOML value against the annotated type; ints are accepted for floats."""
     if get_origin(annotation) is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of strings")
+            raise ConfigError("list_of_strings", file=file, setting=setting)
         return list(value)
     name = getattr(annotation, "__name__", str(annotation))
     if isinstance(value, bool) and annotation is not bool:
-        raise ConfigError(f"{where}: expected {name}, got a boolean")
+        raise ConfigError("boolean", file=file, setting=setting, expected=name)
     expected: type | tuple[type, ...] = (int, float) if annotation is float else annotation
     if not isinstance(value, expected):
-        raise ConfigError(f"{where}: expected {name}, got {type(value).__name__}")
+        raise ConfigError("type", file=file, setting=setting, expected=name,
+                          got=type(value).__name__)
     return float(value) if annotation is float and isinstance(value, int | float) else value
 
 
-def _apply(section: Any, values: dict[str, Any], where: str) -> None:
+def _apply(section: Any, values: dict[str, Any], file: str, name: str) -> None:
     hints = get_type_hints(type(section))
     names = {f.name for f in dataclasses.fields(section)}
     for key, value in values.items():
         if key not in names:
-            raise ConfigError(f"{where}: unknown setting {key!r}")
-        setattr(section, key, _convert(value, hints[key], f"{where}.{key}"))
+            raise ConfigError("unknown_setting", file=file, section=name, setting=repr(key))
+        setattr(section, key, _convert(value, hints[key], file, f"{name}.{key}"))
 
 
 def _validate(cfg: Config, where: str) -> None:
     if cfg.outbound.mode not in ACTION_MODES:
-        raise ConfigError(f"{where}: outbound.mode must be one of {', '.join(ACTION_MODES)}")
+        raise ConfigError("one_of", file=where, setting="outbound.mode",
+                          allowed=", ".join(ACTION_MODES))
     try:
         ZoneInfo(cfg.organization.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{where}: organization.timezone: unknown {exc}") from None
+        raise ConfigError("timezone", file=where, setting="organization.timezone",
+                          error=str(exc)) from None
+    _validate_listen(cfg, where)
     _validate_notify(cfg.notify, where)
     _validate_response(cfg.response, cfg.playbook, where)
     _validate_inbound(cfg.inbound, where)
     _validate_milter(cfg.milter, where)
     if cfg.api.token and cfg.api.token != SHARED_TOKEN_OFF and len(cfg.api.token) < 16:
-        raise ConfigError(f"{where}: api.token must have at least 16 characters")
+        raise ConfigError("min_length", file=where, setting="api.token", least=16)
     if cfg.api.max_body_bytes < 1024:
-        raise ConfigError(f"{where}: api.max_body_bytes must be at least 1024")
+        raise ConfigError("at_least", file=where, setting="api.max_body_bytes", least=1024)
     cfg.organization.domains = [d.lower().rstrip(".") for d in cfg.organization.domains]
     cfg.organization.home_countries = [c.upper() for c in cfg.organization.home_countries]
 
 
+def _validate_listen(cfg: Config, where: str) -> None:
+    """Each server's ``listen``: ``HOST:PORT``, ``[v6]:PORT`` or ``off`` (as ``serve`` reads it)."""
+    for setting, value in (("policy.listen", cfg.policy.listen), ("login.listen", cfg.login.listen),
+                           ("api.listen", cfg.api.listen), ("milter.listen", cfg.milter.listen)):
+        try:
+            parse_listen(value, setting)
+        except ListenError:
+            raise ConfigError("listen", file=where, setting=setting, value=repr(value)) from None
+
+
 def _validate_inbound(i: Inbound, where: str) -> None:
     if not 0 < i.suspicious_threshold <= i.phishing_threshold:
-        raise ConfigError(f"{where}: inbound.suspicious_threshold must be positive and at most "
-                          "inbound.phishing_threshold")
+        raise ConfigError("positive_at_most", file=where, setting="inbound.suspicious_threshold",
+                          other="inbound.phishing_threshold")
     if i.malware_threshold <= 0:
-        raise ConfigError(f"{where}: inbound.malware_threshold must be positive")
+        raise ConfigError("positive", file=where, setting="inbound.malware_threshold")
     minimum = {"max_message_bytes": 1024, "max_header_bytes": 1024, "max_parts": 1,
                "max_depth": 1, "max_inflate_bytes": 0, "max_archive_members": 1,
                "max_qr_images": 0, "known_messages": 1, "warm_messages": 0}
     for key, least in minimum.items():
         if getattr(i, key) < least:
-            raise ConfigError(f"{where}: inbound.{key} must be at least {least}")
+            raise ConfigError("at_least", file=where, setting=f"inbound.{key}", least=least)
     for entry in i.people + i.brands:
         if not entry.rpartition(":")[2].replace("|", "").strip():
-            raise ConfigError(f"{where}: inbound: {entry!r} names nobody (expected "
-                              "\"NAME | NAME\" or \"ADDRESS: NAME | NAME\")")
+            raise ConfigError("names_nobody", file=where, section="inbound", value=repr(entry))
     for key in ("authserv_ids", "partner_domains", "freemail_domains", "shorteners",
                 "suspicious_tlds"):
         setattr(i, key, [v.strip().lower().strip(".") for v in getattr(i, key) if v.strip()])
@@ -729,29 +761,29 @@ def _validate_inbound(i: Inbound, where: str) -> None:
 def _validate_milter(m: Milter, where: str) -> None:
     for verdict in ("clean", "suspicious", "phishing", "bec", "malware"):
         if getattr(m, verdict) not in MILTER_ACTIONS:
-            raise ConfigError(f"{where}: milter.{verdict} must be one of "
-                              f"{', '.join(MILTER_ACTIONS)}")
+            raise ConfigError("one_of", file=where, setting=f"milter.{verdict}",
+                              allowed=", ".join(MILTER_ACTIONS))
     if not _REPLY.match(m.reject_reply) or m.reject_reply[0] != m.reject_reply[4]:
-        raise ConfigError(f"{where}: milter.reject_reply must be an SMTP reply such as "
-                          f"\"550 5.7.1 text\" (4xx or 5xx, enhanced code of the same class)")
+        raise ConfigError("reject_reply", file=where, setting="milter.reject_reply")
     if m.languages not in NOTIFY_LANGUAGES:
-        raise ConfigError(f"{where}: milter.languages must be one of "
-                          f"{', '.join(NOTIFY_LANGUAGES)}")
+        raise ConfigError("one_of", file=where, setting="milter.languages",
+                          allowed=", ".join(NOTIFY_LANGUAGES))
     for key, least in {"max_message_bytes": 1024, "workers": 1, "max_connections": 1,
                        "max_reasons": 0}.items():
         if getattr(m, key) < least:
-            raise ConfigError(f"{where}: milter.{key} must be at least {least}")
+            raise ConfigError("at_least", file=where, setting=f"milter.{key}", least=least)
     if m.max_buffered_bytes < m.max_message_bytes:
-        raise ConfigError(f"{where}: milter.max_buffered_bytes must be at least "
-                          f"milter.max_message_bytes ({m.max_message_bytes})")
+        raise ConfigError("at_least_setting", file=where, setting="milter.max_buffered_bytes",
+                          other="milter.max_message_bytes", least=m.max_message_bytes)
     for key in ("timeout", "idle_timeout", "clamd_timeout"):
         if getattr(m, key) <= 0:
-            raise ConfigError(f"{where}: milter.{key} must be positive")
+            raise ConfigError("positive", file=where, setting=f"milter.{key}")
     if m.clamd:
         try:
             parse_address(m.clamd)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: milter.{exc}") from None
+        except ValueError:  # parse_address refuses a relative unix: path, or anything else
+            raise ConfigError("clamd_unix" if m.clamd.startswith("unix:") else "clamd",
+                              file=where, setting="milter.clamd", value=repr(m.clamd)) from None
 
 
 def _validate_notify(n: Notify, where: str) -> None:
@@ -759,20 +791,22 @@ def _validate_notify(n: Notify, where: str) -> None:
                "syslog_proto": ("udp", "tcp"), "syslog_facility": tuple(SYSLOG_FACILITIES)}
     for key, allowed in choices.items():
         if getattr(n, key) not in allowed:
-            raise ConfigError(f"{where}: notify.{key} must be one of {', '.join(allowed)}")
+            raise ConfigError("one_of", file=where, setting=f"notify.{key}",
+                              allowed=", ".join(allowed))
     needs = {"email": "smtp_to", "slack": "slack_url", "teams": "teams_url",
              "webhook": "webhook_url"}
     for channel in n.channels:
         if channel not in NOTIFY_CHANNELS:
-            raise ConfigError(f"{where}: notify.channels: unknown channel {channel!r} "
-                              f"(known: {', '.join(NOTIFY_CHANNELS)})")
+            raise ConfigError("unknown_channel", file=where, setting="notify.channels",
+                              value=repr(channel), known=", ".join(NOTIFY_CHANNELS))
         if channel in needs and not getattr(n, needs[channel]):
-            raise ConfigError(f"{where}: notify.{needs[channel]} is needed by channel {channel}")
+            raise ConfigError("needed_by_channel", file=where,
+                              setting=f"notify.{needs[channel]}", channel=channel)
     if "webhook" in n.channels and len(n.webhook_secret) < 16:
-        raise ConfigError(f"{where}: notify.webhook_secret must have at least 16 characters")
+        raise ConfigError("min_length", file=where, setting="notify.webhook_secret", least=16)
     for key in ("queue_size", "rate_per_minute", "burst"):
         if getattr(n, key) < 1:
-            raise ConfigError(f"{where}: notify.{key} must be at least 1")
+            raise ConfigError("at_least", file=where, setting=f"notify.{key}", least=1)
 
 
 def _validate_response(r: Response, p: Playbook, where: str) -> None:
@@ -781,24 +815,24 @@ def _validate_response(r: Response, p: Playbook, where: str) -> None:
                "playbook.mode": (p.mode, PLAYBOOK_MODES)}
     for key, (value, allowed) in choices.items():
         if value not in allowed:
-            raise ConfigError(f"{where}: {key} must be one of {', '.join(allowed)}")
+            raise ConfigError("one_of", file=where, setting=key, allowed=", ".join(allowed))
     if r.doveadm_executor == "http" and not (r.doveadm_url and r.doveadm_api_key):
-        raise ConfigError(f"{where}: response.doveadm_url and response.doveadm_api_key are "
-                          "needed by doveadm_executor = \"http\"")
+        raise ConfigError("doveadm_http", file=where, url="response.doveadm_url",
+                          api_key="response.doveadm_api_key", setting="doveadm_executor")
     if r.command_timeout <= 0:
-        raise ConfigError(f"{where}: response.command_timeout must be positive")
+        raise ConfigError("positive", file=where, setting="response.command_timeout")
     if r.max_parallel_playbooks < 1:
-        raise ConfigError(f"{where}: response.max_parallel_playbooks must be at least 1")
+        raise ConfigError("at_least", file=where, setting="response.max_parallel_playbooks",
+                          least=1)
     for severity in SEVERITIES:
         for key in (severity, f"{severity}_manual"):
             for step in getattr(p, key):
                 if step not in PLAYBOOK_STEPS:
-                    raise ConfigError(f"{where}: playbook.{key}: unknown step {step!r} "
-                                      f"(known: {', '.join(PLAYBOOK_STEPS)})")
+                    raise ConfigError("unknown_step", file=where, setting=f"playbook.{key}",
+                                      value=repr(step), known=", ".join(PLAYBOOK_STEPS))
                 if key == severity and step in MANUAL_ONLY_STEPS:
-                    raise ConfigError(f"{where}: playbook.{key}: {step} cannot run by itself "
-                                      f"(its new password must be shown to a person); list it "
-                                      f"in {severity}_manual")
+                    raise ConfigError("manual_only", file=where, setting=f"playbook.{key}",
+                                      step=step, manual=f"{severity}_manual")
 
 
 def section_names() -> list[str]:
@@ -815,15 +849,15 @@ def load(path: Path | None = None, data_dir: Path | None = None) -> Config:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+            raise ConfigError("cannot_read", file=where, error=str(exc.strerror)) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            raise ConfigError("toml", file=where, error=str(exc)) from None
         for name, values in data.items():
             if name not in section_names():
-                raise ConfigError(f"{path}: unknown section [{name}]")
+                raise ConfigError("unknown_section", file=where, section=name)
             if not isinstance(values, dict):
-                raise ConfigError(f"{path}: [{name}] must be a table")
-            _apply(getattr(cfg, name), values, f"{path}: {name}")
+                raise ConfigError("not_a_table", file=where, section=name)
+            _apply(getattr(cfg, name), values, where, name)
     env_dir = os.environ.get("MAILWARDEN_DATA_DIR")
     cfg.data_dir = data_dir or (Path(env_dir) if env_dir else Path("mailwarden-data"))
     _validate(cfg, where)

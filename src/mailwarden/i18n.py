@@ -774,6 +774,117 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "cannot listen: {error}",
         "待ち受けを開始できません: {error}",
     ),
+    # config.ConfigError: {file} is the configuration file, {setting} a key such as
+    # "milter.languages"; values, allowed values and the errors of the system and of the TOML
+    # parser are shown as given.
+    "config.error.cannot_read": (
+        "{file}: cannot read: {error}",
+        "{file}: 読み込めません: {error}",
+    ),
+    "config.error.toml": (
+        "{file}: not valid TOML: {error}",
+        "{file}: TOML として正しくありません: {error}",
+    ),
+    "config.error.unknown_section": (
+        "{file}: unknown section [{section}]",
+        "{file}: 不明なセクション [{section}] があります",
+    ),
+    "config.error.not_a_table": (
+        "{file}: [{section}] must be a table",
+        "{file}: [{section}] はテーブル（[{section}] 見出しの下に キー = 値 を並べる形）で"
+        "書いてください",
+    ),
+    "config.error.unknown_setting": (
+        "{file}: {section}: unknown setting {setting}",
+        "{file}: {section}: 不明な設定項目 {setting} があります",
+    ),
+    "config.error.list_of_strings": (
+        "{file}: {setting}: expected a list of strings",
+        "{file}: {setting}: 文字列のリストを指定してください",
+    ),
+    "config.error.boolean": (
+        "{file}: {setting}: expected {expected}, got a boolean",
+        "{file}: {setting}: {expected} 型の値を指定してください（真偽値が指定されています）",
+    ),
+    "config.error.type": (
+        "{file}: {setting}: expected {expected}, got {got}",
+        "{file}: {setting}: {expected} 型の値を指定してください（指定値の型: {got}）",
+    ),
+    "config.error.one_of": (
+        "{file}: {setting} must be one of {allowed}",
+        "{file}: {setting} には次のいずれかを指定してください: {allowed}",
+    ),
+    "config.error.timezone": (
+        "{file}: {setting}: unknown {error}",
+        "{file}: {setting}: 不明なタイムゾーンです（{error}）",
+    ),
+    "config.error.listen": (
+        "{file}: {setting}: expected HOST:PORT or off, got {value}",
+        "{file}: {setting}: HOST:PORT または off を指定してください（指定値: {value}）",
+    ),
+    "config.error.min_length": (
+        "{file}: {setting} must have at least {least} characters",
+        "{file}: {setting} は{least}文字以上にしてください",
+    ),
+    "config.error.at_least": (
+        "{file}: {setting} must be at least {least}",
+        "{file}: {setting} は{least}以上にしてください",
+    ),
+    "config.error.at_least_setting": (
+        "{file}: {setting} must be at least {other} ({least})",
+        "{file}: {setting} は {other}（{least}）以上にしてください",
+    ),
+    "config.error.positive": (
+        "{file}: {setting} must be positive",
+        "{file}: {setting} は正の数にしてください",
+    ),
+    "config.error.positive_at_most": (
+        "{file}: {setting} must be positive and at most {other}",
+        "{file}: {setting} は正の数で、{other} 以下にしてください",
+    ),
+    "config.error.names_nobody": (
+        "{file}: {section}: {value} names nobody "
+        "(expected \"NAME | NAME\" or \"ADDRESS: NAME | NAME\")",
+        "{file}: {section}: {value} に名前がありません"
+        "（\"NAME | NAME\" または \"ADDRESS: NAME | NAME\" の形で書いてください）",
+    ),
+    "config.error.reject_reply": (
+        "{file}: {setting} must be an SMTP reply such as \"550 5.7.1 text\" "
+        "(4xx or 5xx, enhanced code of the same class)",
+        "{file}: {setting} には \"550 5.7.1 text\" のような SMTP 応答を指定してください"
+        "（4xx または 5xx で、拡張ステータスコードも同じクラスのもの）",
+    ),
+    "config.error.clamd_unix": (
+        "{file}: {setting}: expected unix:/absolute/path, got {value}",
+        "{file}: {setting}: unix:/絶対パス を指定してください（指定値: {value}）",
+    ),
+    "config.error.clamd": (
+        "{file}: {setting}: expected unix:/path, tcp:HOST:PORT or HOST:PORT, got {value}",
+        "{file}: {setting}: unix:/パス、tcp:HOST:PORT または HOST:PORT を指定してください"
+        "（指定値: {value}）",
+    ),
+    "config.error.unknown_channel": (
+        "{file}: {setting}: unknown channel {value} (known: {known})",
+        "{file}: {setting}: 不明なチャネル {value} です（使えるもの: {known}）",
+    ),
+    "config.error.needed_by_channel": (
+        "{file}: {setting} is needed by channel {channel}",
+        "{file}: チャネル {channel} には {setting} の設定が必要です",
+    ),
+    "config.error.doveadm_http": (
+        "{file}: {url} and {api_key} are needed by {setting} = \"http\"",
+        "{file}: {setting} = \"http\" には {url} と {api_key} の設定が必要です",
+    ),
+    "config.error.unknown_step": (
+        "{file}: {setting}: unknown step {value} (known: {known})",
+        "{file}: {setting}: 不明な手順 {value} です（使えるもの: {known}）",
+    ),
+    "config.error.manual_only": (
+        "{file}: {setting}: {step} cannot run by itself (its new password must be shown to a "
+        "person); list it in {manual}",
+        "{file}: {setting}: {step} は自動では実行できません（新しいパスワードを担当者に見せる"
+        "必要があるため）。{manual} に書いてください",
+    ),
 }
 
 WINDOW_JA = {"minute": "1分間", "10 minutes": "10分間", "hour": "1時間", "day": "24時間",

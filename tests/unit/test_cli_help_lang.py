@@ -234,7 +234,7 @@ def test_the_rule(environ: dict[str, str], expected: str) -> None:
 
 def test_configuration_error_frame_in_both_languages(tmp_path: Path) -> None:
     """The line around a configuration error follows the CLI's language (read when the command
-    runs) and --lang; the error itself is unchanged."""
+    runs) and --lang (the error inside it: tests/unit/test_config_errors_lang.py)."""
     bad = tmp_path / "bad.toml"
     bad.write_text("bogus = [\n", encoding="utf-8")
     args = ["accounts", "quarantined", "-c", str(bad), "--data-dir", str(tmp_path)]

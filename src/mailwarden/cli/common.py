@@ -169,6 +169,6 @@ def settings(config: Path | None, data_dir: Path | None, lang: str | None = None
     try:
         return load(config, data_dir)
     except ConfigError as exc:
-        frame = CONFIG_ERROR["ja" if (lang or cli_lang()) == "ja" else "en"]
-        typer.echo(f"mailwarden: {frame}: {exc}", err=True)
+        chosen = "ja" if (lang or cli_lang()) == "ja" else "en"
+        typer.echo(f"mailwarden: {CONFIG_ERROR[chosen]}: {exc.text(chosen)}", err=True)
         raise typer.Exit(2) from None
