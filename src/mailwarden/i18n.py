@@ -725,10 +725,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "--nameserver {value}: port out of range",
         "--nameserver {value}: ポート番号が範囲外です",
     ),
-    "cli.audit.bad_lang": (
-        "--lang {value}: expected ja or en",
-        "--lang {value}: ja または en を指定してください",
-    ),
     "cli.audit.concurrency": (
         "--concurrency {value}: expected 1-{max}",
         "--concurrency {value}: 1〜{max} の範囲で指定してください",
@@ -749,9 +745,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "cannot write {path}: {error}",
         "{path} に書き込めません: {error}",
     ),
-    "cli.analyze.bad_lang": (
-        "--lang must be ja or en",
-        "--lang には ja または en を指定してください",
+    "cli.bad_lang": (
+        "--lang {value}: expected ja or en",
+        "--lang {value}: ja または en を指定してください",
     ),
     # -- mailwarden serve: start-up (its operational log lines stay English) --------------------
     "cli.listen.bad": (

@@ -240,7 +240,7 @@ def test_delete_copies_the_exact_bytes_and_keeps_what_it_cannot_copy(
                             capture_output=True, timeout=30, check=True).stdout
     assert "至急".encode("shift_jis") in direct and b"\x80\x81\xfe\xff" in direct
 
-    deleted = responder.delete(VICTIM, reason=WHY, copies=tmp_path / "copies",
+    deleted = responder.delete(VICTIM, reason=WHY, copies=tmp_path / "copies", top=tmp_path,
                                queue_ids=[sjis])
 
     copy = deleted.result["copies"][sjis]
@@ -248,7 +248,8 @@ def test_delete_copies_the_exact_bytes_and_keeps_what_it_cannot_copy(
     assert sjis not in queue_names(postfix)
 
     monkeypatch.setattr("mailwarden.response.executor.MAX_OUTPUT_BYTES", 100)
-    kept = responder.delete(VICTIM, reason=WHY, copies=tmp_path / "copies", queue_ids=[plain])
+    kept = responder.delete(VICTIM, reason=WHY, copies=tmp_path / "copies", top=tmp_path,
+                            queue_ids=[plain])
     assert not kept.changed and kept.result["not_copied"] == [plain]
     assert "longer than" in kept.result["copy_errors"][plain]
     assert queue_names(postfix)[plain] == "hold"

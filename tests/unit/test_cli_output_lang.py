@@ -26,7 +26,7 @@ JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")  # kana and kanji
 ACCOUNT = "a@city.example.jp"  # the account tests.unit.test_store.burst hijacks
 # The sections of mailwarden.i18n added for these commands.
 SECTIONS = {"log_file", "logs", "replay", "logins", "incidents", "response", "spf", "audit",
-            "analyze", "listen", "serve"}
+            "bad_lang", "listen", "serve"}
 INCIDENT_TIME = datetime(2025, 10, 6, 4, 45, tzinfo=JST)
 
 
@@ -271,19 +271,21 @@ def test_audit_usage_errors(args: tuple[str, ...], ja: str, en: str) -> None:
 
 
 def test_bad_lang_is_told_in_the_environments_language(tmp_path: Path) -> None:
-    """`--lang fr` is an error told in the language of MAILWARDEN_LANG / the locale."""
+    """`--lang fr` is a usage error (exit 2) of every command, told in the language of
+    MAILWARDEN_LANG / the locale."""
     ja = {"MAILWARDEN_LANG": "ja"}
-    assert _run("audit", "x.example", "--lang", "fr", env=ja)[2] == (
-        "mailwarden audit: --lang 'fr': ja または en を指定してください\n")
-    assert _run("audit", "x.example", "--lang", "fr")[2] == (
-        "mailwarden audit: --lang 'fr': expected ja or en\n")
+    assert _run("audit", "x.example", "--lang", "fr", env=ja)[::2] == (
+        2, "mailwarden: --lang 'fr': ja または en を指定してください\n")
+    assert _run("audit", "x.example", "--lang", "fr")[::2] == (
+        2, "mailwarden: --lang 'fr': expected ja or en\n")
     mail = tmp_path / "a.eml"
     mail.write_bytes(b"Subject: x\r\n\r\nx\r\n")
     where = ("--data-dir", str(tmp_path))
     assert _run("analyze", str(mail), "--lang", "fr", *where, env=ja)[::2] == (
-        2, "mailwarden: --lang には ja または en を指定してください\n")
-    assert _run("analyze", str(mail), "--lang", "fr", *where)[::2] == (
-        2, "mailwarden: --lang must be ja or en\n")
+        2, "mailwarden: --lang 'fr': ja または en を指定してください\n")
+    for command in (("incidents", "list"), ("logins", "findings"), ("accounts", "quarantined")):
+        assert _run(*command, "--lang", "fr", *where)[::2] == (
+            2, "mailwarden: --lang 'fr': expected ja or en\n")
 
 
 def test_serve_start_up_errors(tmp_path: Path) -> None:

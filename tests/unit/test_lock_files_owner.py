@@ -59,7 +59,7 @@ def as_other_user(*paths: Path) -> tuple[list[str], list[str]]:
             logging.getLogger("mailwarden.response").addHandler(handler)
             ran = []
             for path in paths:
-                with LOCKS.hold(path):
+                with LOCKS.hold(path, path.parent):
                     ran.append(str(path))
             os.write(write, json.dumps([ran, logged]).encode())
             code = 0
@@ -77,7 +77,7 @@ def as_other_user(*paths: Path) -> tuple[list[str], list[str]]:
 def test_a_lock_file_of_another_user_is_still_locked_and_a_missing_one_is_done_without(
         folder: Path) -> None:
     made = folder / "account-made-by-root.lock"
-    with LOCKS.hold(made):  # created by this (root) process, 0644 in a 0755 folder
+    with LOCKS.hold(made, made.parent):  # created by this (root) process, 0644 in a 0755 folder
         pass
     assert made.exists()
     missing = folder / "account-new.lock"  # cannot be created by the other user
@@ -115,7 +115,7 @@ def test_links_planted_in_the_data_folder_are_not_followed(folder: Path, caplog:
     target = outside / "nologin"  # does not exist: following the link would create it
     planted = folder / "account-planted.lock"
     planted.symlink_to(target)
-    with LOCKS.hold(planted):
+    with LOCKS.hold(planted, planted.parent):
         pass  # the step still runs, without the lock file
     assert not target.exists()
     assert any(f"cannot use the lock file {planted}" in r.getMessage() for r in caplog.records)

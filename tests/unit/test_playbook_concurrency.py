@@ -403,11 +403,11 @@ def test_lock_files_are_reentrant_and_forgotten_when_free(tmp_path: Path) -> Non
     order: list[str] = []
 
     def other() -> None:
-        with LOCKS.hold(path):
+        with LOCKS.hold(path, path.parent):
             order.append("other")
 
-    with LOCKS.hold(path):
-        with LOCKS.hold(path):
+    with LOCKS.hold(path, path.parent):
+        with LOCKS.hold(path, path.parent):
             waiting = threading.Thread(target=other)
             waiting.start()
             time.sleep(0.2)

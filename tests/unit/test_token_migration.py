@@ -184,3 +184,39 @@ def test_the_same_hash_twice_is_not_reported_as_the_name(tmp_path: Path) -> None
     tokens.add(name="yamada", role="viewer", token_hash="same", now=1.0, by="t")
     with pytest.raises(IntegrityError):
         tokens.add(name="suzuki", role="viewer", token_hash="same", now=2.0, by="t")
+
+
+def open_together(url: str) -> tuple[list[Store], list[BaseException]]:
+    """Two Stores (as two processes) opened on url at the same moment."""
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+    stores: list[Store] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            stores.append(Store(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return stores, errors
+
+
+def test_two_processes_starting_on_a_v7_database_both_upgrade_it(tmp_path: Path) -> None:
+    """``serve`` and an administrator's command started together on an old database: each
+    Store upgrades it (one of them finds the other's work and goes on), and neither fails."""
+    for round_number in range(8):
+        folder = tmp_path / f"round{round_number}"
+        folder.mkdir()
+        stores, errors = open_together(v7_with_tokens(folder))
+        assert errors == [], errors
+        assert len(stores) == 2
+        with stores[0].engine.connect() as conn:
+            versions = conn.execute(select(schema.schema_migrations.c.version)).scalars().all()
+        assert sorted(versions) == list(range(1, len(MIGRATIONS) + 1))
+        assert "name_key" in shape(stores[1].engine)[0]

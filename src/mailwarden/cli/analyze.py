@@ -18,7 +18,6 @@ from mailwarden.cli.common import (
     DataDirOpt,
     JsonOpt,
     LangOpt,
-    cli_lang,
     settings,
     tr,
 )
@@ -59,13 +58,9 @@ def analyze_command(
             "作るため）。"))] = False,
 ) -> None:
     """The ``analyze`` command (help: ``ANALYZE_HELP``)."""
-    from mailwarden import i18n
     from mailwarden.inbound import texts
     from mailwarden.inbound.analyze import InboundContext, analyze_message, remember
 
-    if lang not in ("ja", "en"):  # said in the environment's language (cli_lang)
-        typer.echo("mailwarden: " + i18n.render("cli.analyze.bad_lang", cli_lang()), err=True)
-        raise typer.Exit(2)
     cfg = settings(config, data_dir, lang)
     store_history = _history(cfg, history, learn)
     ctx = InboundContext.create(cfg, store_history)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailwarden.cli.common import CLI_LANG, LANGS, JsonOpt, LangOpt, cli_lang, tr
+from mailwarden.cli.common import CLI_LANG, JsonOpt, LangOpt, tr
 
 if TYPE_CHECKING:
     from mailwarden.audit.dns import DnsClient
@@ -119,12 +119,10 @@ def audit_command(
         "（MTA-STS の取得、SMTP の確認）。内部向けの監査専用です。"))] = False,
 ) -> None:
     """The ``audit`` command (help: ``AUDIT_HELP``)."""
-    say = lang if lang in LANGS else cli_lang()  # a bad --lang is told in the environment's
+    say = lang  # checked by --lang's callback (cli.common)
     names = list(domains or []) + (read_domains(file, say) if file is not None else [])
     if not names:
         raise usage_error("cli.audit.no_domain", say)
-    if lang not in LANGS:
-        raise usage_error("cli.audit.bad_lang", say, value=repr(lang))
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise usage_error("cli.audit.concurrency", say, value=concurrency, max=MAX_CONCURRENCY)
     if not 0 < timeout <= 300:

@@ -134,10 +134,19 @@ class App(typer.Typer):
 
 
 def _lang_default(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
-    """``--lang`` as given; without it, the CLI's language as the environment says when the
-    command runs (the same as at import, except in tests that change the environment)."""
+    """``--lang`` as given (ja or en, else a usage error); without it, the CLI's language as the
+    environment says when the command runs (the same as at import, except in tests that change
+    the environment)."""
     source = ctx.get_parameter_source(param.name or "lang")
-    return cli_lang() if source is not None and source.name == "DEFAULT" else value
+    if source is not None and source.name == "DEFAULT":
+        return cli_lang()
+    if value not in LANGS:  # told in the environment's language; exit 2 as a usage error
+        from mailwarden import i18n
+
+        typer.echo("mailwarden: " + i18n.render("cli.bad_lang", cli_lang(), value=repr(value)),
+                   err=True)
+        raise typer.Exit(2)
+    return value
 
 
 ConfigOpt = Annotated[

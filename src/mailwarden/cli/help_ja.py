@@ -82,8 +82,8 @@ def rich_wrapping() -> Iterator[None]:
         yield
         return
 
-    def folded(**kwargs: Any) -> Any:
-        text = make(**kwargs)
+    def folded(*args: Any, **kwargs: Any) -> Any:
+        text = make(*args, **kwargs)
         if getattr(text, "overflow", "fold") is None:  # rich.text.Text, not Markdown
             text.overflow = "fold"
         return text

@@ -46,16 +46,17 @@ class LockFiles:
         self._locks: dict[Path, _Lock] = {}
 
     @contextlib.contextmanager
-    def hold(self, path: Path, top: Path | None = None) -> Iterator[None]:
-        """Hold the lock file path (created with its folders below ``top``, by default its own
-        folder, when missing; none of them through a symbolic link); re-entrant."""
+    def hold(self, path: Path, top: Path) -> Iterator[None]:
+        """Hold the lock file path (created with its folders below ``top`` when missing; none
+        of them, nor the file, through a symbolic link: ``top`` is the data folder, the
+        administrator's); re-entrant."""
         lock = self._enter(path)
         try:
             with lock.thread:
                 lock.depth += 1
                 try:
                     if lock.depth == 1:
-                        lock.handle = _flock_or_none(path, top or path.parent)
+                        lock.handle = _flock_or_none(path, top)
                     yield
                 finally:
                     lock.depth -= 1

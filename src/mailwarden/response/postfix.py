@@ -161,17 +161,17 @@ class PostfixResponder:
         undo = Undo("hold", {"account": account, "queue_ids": held}) if held else None
         return self._action("release", account, reason, bool(held), {"queue_ids": held}, undo)
 
-    def delete(self, account: str, *, reason: str, copies: Path, top: Path | None = None,
+    def delete(self, account: str, *, reason: str, copies: Path, top: Path,
                queue_ids: Iterable[str] | None = None) -> Action:
         """Delete the account's held mail (only queue_ids, when given) after copying each
         message (`postcat -q`, its exact bytes, written and synced) into the folder copies; a
         message that cannot be copied whole is not deleted (result["not_copied"], with why in
         result["copy_errors"]). There is no undo: the copies are what remains. copies and the
-        folders between it and top (by default its parent) are made, and written, with no
+        folders between it and top (the data folder) are made, and written, with no
         symbolic link followed (files.real_folder): OSError before any Postfix command when one
         is there."""
         validate_account(account)
-        with real_folder(copies, top or copies.parent) as folder:
+        with real_folder(copies, top) as folder:
             held = [e.queue_id for e in self.account_mail(account) if e.queue_name == "hold"]
             if queue_ids is not None:
                 chosen = set(queue_ids)

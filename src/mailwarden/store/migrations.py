@@ -26,11 +26,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    column,
     inspect,
     select,
     text,
     update,
 )
+from sqlalchemy import table as lightweight_table
+from sqlalchemy.exc import DBAPIError
 
 from mailwarden.store import schema
 from mailwarden.store.tokens_store import name_key
@@ -97,7 +100,8 @@ def _v8_api_token_name_key(conn: Connection) -> None:
     it so: the case-sensitive index on ``name`` could not stop "Yamada" and "yamada"."""
     if "name_key" not in {c["name"] for c in inspect(conn).get_columns("api_tokens")}:
         conn.execute(text("ALTER TABLE api_tokens ADD COLUMN name_key TEXT NOT NULL DEFAULT ''"))
-    t = schema.api_tokens
+    t = lightweight_table("api_tokens", column("id"), column("name"), column("name_key"),
+              column("created_at"), column("revoked_at"), column("revoked_by"))
     rows = conn.execute(select(t.c.id, t.c.name, t.c.revoked_at)
                         .order_by(t.c.created_at, t.c.id)).all()
     kept: dict[str, tuple[int, str]] = {}
@@ -114,7 +118,10 @@ def _v8_api_token_name_key(conn: Connection) -> None:
         log.warning("migration 8: API token %d of %r revoked: token %d of %r has the same name "
                     "regardless of case and width and stays; issue a new token to whoever "
                     "needs one", token_id, name, *kept[key])
-    conn.execute(text("DROP INDEX IF EXISTS uq_api_tokens_active_name"))
+    for index in inspect(conn).get_indexes("api_tokens"):  # migration 7's, by any name
+        if index["unique"] and index["column_names"] == ["name"] and index["name"]:
+            quoted = index["name"].replace('"', '""')
+            conn.execute(text(f'DROP INDEX IF EXISTS "{quoted}"'))
     conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS uq_api_tokens_active_name_key "
                       "ON api_tokens (name_key) WHERE revoked_at IS NULL"))
 
@@ -143,11 +150,33 @@ def current_version(engine: Engine) -> int:
 
 
 def upgrade(engine: Engine) -> list[int]:
-    """Apply pending migrations; returns the versions applied."""
+    """Apply pending migrations; returns the versions this call applied.
+
+    Two processes may start on the same old database at once (``serve`` and an administrator's
+    command). A step can then fail because the other one did the same meanwhile (a table or
+    column already there, the version row already recorded); every step checks what is there
+    before changing it, so the whole upgrade is tried again, from the version recorded by then,
+    a few times before the error is let through."""
+    applied: list[int] = []
+    for attempt in range(UPGRADE_ATTEMPTS):
+        try:
+            _upgrade_once(engine, applied)
+            return applied
+        except DBAPIError:
+            if attempt == UPGRADE_ATTEMPTS - 1:
+                raise
+            log.info("schema upgrade met another process's upgrade; trying again")
+            time.sleep(0.1 * (attempt + 1))
+    return applied
+
+
+UPGRADE_ATTEMPTS = 5
+
+
+def _upgrade_once(engine: Engine, applied: list[int]) -> None:
     with engine.begin() as conn:
         schema.schema_migrations.create(conn, checkfirst=True)
     done = current_version(engine)
-    applied = []
     for version, name, step in MIGRATIONS:
         if version <= done:
             continue
@@ -156,4 +185,3 @@ def upgrade(engine: Engine) -> list[int]:
             conn.execute(schema.schema_migrations.insert().values(
                 version=version, name=name, applied_at=time.time()))
         applied.append(version)
-    return applied
