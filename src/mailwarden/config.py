@@ -249,7 +249,9 @@ class Store:
     """Where state, incidents and decisions are kept."""
 
     url: str = setting(
-        "", "SQLAlchemy URL; empty means SQLite at DATA_DIR/mailwarden.db."
+        "", "SQLAlchemy URL; empty means SQLite at DATA_DIR/mailwarden.db (the store every test "
+        "runs on). The queries are written for PostgreSQL too, but it is not yet tested or "
+        "packaged (its driver is not a dependency): it comes with the scale-out work."
     )
     max_accounts_in_memory: int = setting(
         200_000, "Account states kept in memory; older ones are written to the store."
