@@ -625,11 +625,11 @@ class Milter:
     max_connections: int = setting(
         200, "Concurrent connections from Postfix (one per SMTP session, one per locally "
         "submitted message). One more is closed at once, before anything is read: Postfix "
-        "applies milter_default_action (accept: its mail passes unchecked), and a log line "
-        "(at most once a minute) counts them. Make it at least the sum of the process limits "
-        "of the Postfix services that use the milter (default_process_limit = 100: smtpd and "
-        "cleanup make 200). With max_buffered_bytes it bounds the memory for mail: about "
-        "max_connections × 1 MiB + max_buffered_bytes."
+        "applies milter_default_action (accept: its mail passes unchecked; tempfail: it is "
+        "deferred), and a log line (at most once a minute) counts them. Make it at least the "
+        "sum of the process limits of the Postfix services that use the milter "
+        "(default_process_limit = 100: smtpd and cleanup make 200). With max_buffered_bytes it "
+        "bounds the memory for mail: about max_connections × 1.3 MiB + max_buffered_bytes."
     )
     idle_timeout: float = setting(600.0, "Seconds an idle connection is kept.")
     languages: str = setting("both", "Language of the reason headers: ja, en, or both.")

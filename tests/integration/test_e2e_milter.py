@@ -6,6 +6,7 @@ when configured, and a real clamd's finding holds a mail as malware."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import smtplib
@@ -13,6 +14,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 import pytest
 from mailstack import PostfixInstance, SinkServer
 from mailstack.clamd import SIGNATURE, ClamdInstance, eicar_mail
-from mailstack.common import missing_component, require_program
+from mailstack.common import missing_component, require_program, wait_for
 from mailstack.factories import PostfixFactory, SinkFactory
 from mailwarden_proc import CONFIG, MailwardenProcess, settle
 
@@ -339,27 +341,79 @@ def take_the_slot(port: int) -> socket.socket:
     raise AssertionError("the milter never answered")
 
 
+def give_back_the_slot(holder: socket.socket) -> None:
+    """Close ``holder`` and return once the milter has dropped it: the milter closes its end
+    only when it lets the connection go, so the end of what it sends marks that moment."""
+    holder.shutdown(socket.SHUT_WR)
+    with contextlib.suppress(ConnectionResetError):
+        while holder.recv(4096):  # the rest of the negotiation's reply, then the end
+            pass
+    holder.close()
+
+
+REFUSED = "(max_connections = 1): 1 new connection(s) closed at once"
+
+
+def smtpd_session(postfix: PostfixInstance, queue_id: str) -> list[str]:
+    """What Postfix's smtpd logged for the SMTP session that received ``queue_id``: its lines
+    from ``connect from`` up to ``QUEUEID: client=`` (waited for: postlogd writes a moment
+    later)."""
+
+    def logged() -> list[str]:
+        found = postfix.log_lines()
+        return found if any(f"{queue_id}: client=" in line for line in found) else []
+
+    lines = postfix.wait_for(logged, what=f"Postfix's log of {queue_id}")
+    end = next(i for i, line in enumerate(lines) if f"{queue_id}: client=" in line)
+    smtpd = re.search(r"postfix/smtpd\[\d+\]: ", lines[end])
+    assert smtpd is not None, lines[end]
+    start = max(i for i in range(end) if smtpd[0] + "connect from" in lines[i])
+    return [line for line in lines[start:end + 1] if smtpd[0] in line]
+
+
+def handshake_failures(session: list[str], port: int) -> list[str]:
+    """Postfix's warnings that the milter on ``port`` closed the connection before it
+    answered the negotiation (milter8.c: read or write error in initial handshake)."""
+    return [line for line in session
+            if f"milter inet:127.0.0.1:{port}: " in line and "error in initial handshake" in line]
+
+
 def test_a_session_over_max_connections_passes_unchecked_at_once(
     postfix_factory: PostfixFactory, sink_factory: SinkFactory
 ) -> None:
-    """[milter] max_connections = 1 with its one slot taken: Postfix's milter connection is
-    closed at once, milter_default_action = accept delivers the mail unchecked without delay,
-    and Mailwarden logs the refusal; once the slot is free, mail is judged again."""
+    """[milter] max_connections = 1 with its one slot taken: the milter connection of the
+    mail's own SMTP session is refused (Postfix logs the failed handshake in that session),
+    milter_default_action = accept delivers the mail unchecked within seconds — a milter that
+    kept Postfix waiting would cost one of its 30 s milter timeouts — and Mailwarden logs the
+    refusal; once the slot is free, mail is judged again."""
     proc = MailwardenProcess(CONFIG, extra="\n[milter]\nmax_connections = 1\n")
     holder = take_the_slot(proc.milter_port)
     try:
         sink = sink_factory()
-        postfix = start_mx(postfix_factory, sink, proc.milter_port)
-        send(postfix, corpus_mail(ORDINARY[0]))
-        unchecked = sink.wait_for_messages(1, timeout=30)[0]
+        postfix = postfix_factory(
+            relay=sink, recipient_restrictions="permit_mynetworks, reject",
+            main_cf={**milter_params(proc.milter_port), "milter_connect_timeout": "30s",
+                     "milter_command_timeout": "30s"})
+        started = time.monotonic()
+        queue_id = send(postfix, corpus_mail(ORDINARY[0]))
+        unchecked = sink.wait_for_messages(1, timeout=40)[0]
+        took = time.monotonic() - started
+        assert took < 10, f"delivered after {took:.1f} s: Postfix waited for the milter"
         assert unchecked.message()["X-Mailwarden-Verdict"] is None
-        assert "(max_connections = 1): 1 new connection(s) closed at once" in proc.output()
+        session = smtpd_session(postfix, queue_id)
+        assert handshake_failures(session, proc.milter_port), "\n".join(session)
         assert not held(postfix)
-        holder.close()
-        settle(1.0)  # the server sees the slot freed
-        send(postfix, corpus_mail(ORDINARY[1]))
+        # The first refusal is logged at once, the others within the minute are counted
+        # towards the next line: the first may be that of the start-up check's connection
+        # (still open when the holder came) or of Postfix's own start-up probe.
+        wait_for(lambda: REFUSED in proc.output(), timeout=10, what="the refusal line")
+        assert proc.output().count("new connection(s) closed at once") == 1, proc.output()
+        give_back_the_slot(holder)
+        queue_id = send(postfix, corpus_mail(ORDINARY[1]))
         judged = sink.wait_for_messages(2, timeout=30)[1]
         assert str(judged.message()["X-Mailwarden-Verdict"]).startswith("clean")
+        session = smtpd_session(postfix, queue_id)
+        assert not handshake_failures(session, proc.milter_port), "\n".join(session)
     finally:
         holder.close()
         proc.stop()

@@ -1,14 +1,16 @@
 """The MTA side of the milter protocol, as Postfix 3.7 speaks it, for the unit tests: command
-packets, and an asyncio client that reads the filter's replies (the end-to-end test runs
-real Postfix instead)."""
+packets, an asyncio client that reads the filter's replies, and a real server on loopback to
+run it against (the end-to-end test runs real Postfix instead)."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from mailwarden.sources import milter_codec as mc
+from mailwarden.sources.milter import MilterHandler, MilterServer
 from mailwarden.sources.milter_codec import Packet, PacketReader, encode
 
 # What Postfix 3.7 offers with milter_protocol = 6 (milter8.c): every action, and every
@@ -141,3 +143,33 @@ def fields(replies: list[Packet]) -> list[tuple[str, str]]:
             name, value = packet.data[:-1].split(b"\0")
             out.append((name.decode(), value.decode()))
     return out
+
+
+def serve(scenario: Callable[[int, MilterServer], Awaitable[Any]], handler: MilterHandler, *,
+          max_message_bytes: int = 4096, timeout: float = 10.0, within: float = 60.0,
+          loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+          **options: Any) -> Any:
+    """Run ``scenario(port, server)`` (at most ``within`` seconds) against a real
+    ``MilterServer(handler, ...)`` on a loopback port, on a new event loop (``loop_factory``:
+    asyncio's by default, ``uvloop.new_event_loop`` as ``mailwarden serve`` uses); stopped
+    after."""
+
+    async def main() -> Any:
+        server = MilterServer(handler, max_message_bytes=max_message_bytes, timeout=timeout,
+                              **options)
+        _, port = await server.start("127.0.0.1", 0)
+        try:
+            return await asyncio.wait_for(scenario(port, server), within)
+        finally:
+            await server.stop()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main())
+
+
+async def negotiated(port: int) -> Mta:
+    """A connection to the server on ``port`` that has negotiated as Postfix does."""
+    mta = await Mta.open(port)
+    await mta.send(optneg())
+    assert (await mta.reply()).code == mc.OPTNEG
+    return mta

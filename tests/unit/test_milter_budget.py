@@ -14,7 +14,16 @@ import tracemalloc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.unit.milter_mta import Mta, conversation, fields, header, mail, message_packets, optneg
+from tests.unit.milter_mta import (
+    conversation,
+    fields,
+    header,
+    mail,
+    message_packets,
+    negotiated,
+    optneg,
+    serve,
+)
 
 from mailwarden.config import Config, ConfigError, load
 from mailwarden.inbound.analyze import InboundContext
@@ -222,25 +231,10 @@ class Gate:
         return self.inner.unchecked(message, why)
 
 
-def serve(cfg: Config, handler, scenario, **options):
-    async def main():
-        server = MilterServer(handler, max_message_bytes=cfg.milter.max_message_bytes,
-                              max_buffered_bytes=cfg.milter.max_buffered_bytes,
-                              timeout=options.pop("timeout", 10.0), **options)
-        _, port = await server.start("127.0.0.1", 0)
-        try:
-            return await asyncio.wait_for(scenario(port, server), 60)
-        finally:
-            await server.stop()
-
-    return asyncio.run(main())
-
-
-async def negotiated(port: int) -> Mta:
-    mta = await Mta.open(port)
-    await mta.send(optneg())
-    assert (await mta.reply()).code == mc.OPTNEG
-    return mta
+def limits(cfg: Config) -> dict[str, int]:
+    """The server options of ``cfg``'s memory limits."""
+    return {"max_message_bytes": cfg.milter.max_message_bytes,
+            "max_buffered_bytes": cfg.milter.max_buffered_bytes}
 
 
 async def budget_empty(server: MilterServer, timeout: float = 10.0) -> int:
@@ -284,7 +278,7 @@ def test_server_truncates_what_does_not_fit_while_another_message_is_analysed():
         two.close()
         return first, second, await budget_empty(server)
 
-    first, second, left = serve(cfg, gate, scenario)
+    first, second, left = serve(scenario, gate, **limits(cfg))
     notes = " ".join(" ".join(v.split()) for n, v in fields(second)
                      if n == "X-Mailwarden-Note")
     assert "max_buffered_bytes = 100000" in notes, fields(second)
@@ -347,7 +341,8 @@ def test_budget_returns_to_zero_after_many_messages_and_lost_connections():
         mta.close()
         return left, whole, await budget_empty(server), server.budget.truncated
 
-    left, whole, after, truncated = serve(cfg, handler, scenario, timeout=0.3, workers=2)
+    left, whole, after, truncated = serve(scenario, handler, timeout=0.3, workers=2,
+                                          **limits(cfg))
     assert left == 0 and after == 0 and truncated == 0
     assert fields(whole) == [] and whole[-1].code == mc.R_CONTINUE
 

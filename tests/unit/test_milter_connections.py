@@ -1,8 +1,10 @@
 """What bounds the milter's memory besides the budget of mail, against a real server on
 loopback: ``[milter] max_connections`` (a connection over it is closed before any packet, the
 others go on, a freed slot is used again; refusals are logged at most once a minute with their
-count), a peer that does not read its replies is not read from either (and loses nothing), and
-MACRO packets cannot grow a connection."""
+count), a peer that does not read its replies is not read from either (and loses nothing),
+yet is aborted once idle, or when the server stops, so it cannot hold a slot for ever, an
+internal error closes the connection instead of leaving it paused (fail open), and MACRO
+packets cannot grow a connection."""
 
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from tests.unit.milter_mta import Mta, conversation, optneg
+from tests.unit.milter_mta import Mta, conversation, negotiated, optneg, serve
 
 from mailwarden.config import ConfigError, load
 from mailwarden.sources import milter_budget
@@ -38,25 +40,15 @@ class Accept:
         return MilterActions()
 
 
-def serve(scenario: Callable[[int, MilterServer], Awaitable[Any]], **options: Any) -> Any:
-    """Run ``scenario(port, server)`` against a real server on a loopback port."""
-
-    async def main() -> Any:
-        server = MilterServer(Accept(), max_message_bytes=4096, timeout=5.0, **options)
-        _, port = await server.start("127.0.0.1", 0)
-        try:
-            return await asyncio.wait_for(scenario(port, server), 30)
-        finally:
-            await server.stop()
-
-    return asyncio.run(main())
+def run(scenario: Callable[[int, MilterServer], Awaitable[Any]], loop: str = "asyncio",
+        **options: Any) -> Any:
+    """``scenario`` against a server that accepts everything, on asyncio's event loop or on
+    uvloop's (as ``mailwarden serve`` runs)."""
+    factory = pytest.importorskip("uvloop").new_event_loop if loop == "uvloop" else None
+    return serve(scenario, Accept(), timeout=5.0, within=30.0, loop_factory=factory, **options)
 
 
-async def negotiated(port: int) -> Mta:
-    mta = await Mta.open(port)
-    await mta.send(optneg())
-    assert (await mta.reply()).code == mc.OPTNEG
-    return mta
+LOOPS = pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 
 
 async def works(mta: Mta) -> bool:
@@ -83,6 +75,39 @@ async def until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
     raise AssertionError("condition not reached")
 
 
+STALL = 60_000  # empty BODY packets, each answered with CONTINUE (5 bytes)
+
+
+async def stalled(port: int, server: MilterServer) -> tuple[Mta, MilterConnection]:
+    """A negotiated peer that sends STALL packets and reads none of the replies (not even
+    into its stream's buffer), on small socket buffers at both ends: returned once the server
+    holds replies it cannot send (``peer_full``). ``reading(mta, True)`` ends the stall."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    mta = Mta(*await asyncio.open_connection(sock=sock))
+    await mta.send(optneg())
+    assert (await mta.reply()).code == mc.OPTNEG
+    [conn] = server.connections
+    assert conn.transport is not None
+    conn.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
+                                                       4096)
+    reading(mta, False)
+    mta.writer.write(encode(mc.BODY) * STALL)
+    await until(lambda: conn.peer_full)
+    return mta, conn
+
+
+def reading(mta: Mta, on: bool) -> None:
+    """Let ``mta``'s transport read from its socket again, or stop it (uvloop's transports
+    are no asyncio.Transport subclasses, but behave as one)."""
+    transport = cast(asyncio.Transport, mta.writer.transport)
+    if on:
+        transport.resume_reading()
+    else:
+        transport.pause_reading()
+
+
 # --- max_connections -------------------------------------------------------------------------
 
 def test_a_connection_over_the_limit_is_closed_unanswered_and_a_freed_slot_is_used(
@@ -104,7 +129,7 @@ def test_a_connection_over_the_limit_is_closed_unanswered_and_a_freed_slot_is_us
         fourth.close()
 
     with caplog.at_level(logging.WARNING, logger="mailwarden.milter"):
-        serve(scenario, max_connections=2)
+        run(scenario, max_connections=2)
     [line] = [r.getMessage() for r in caplog.records if "max_connections" in r.getMessage()]
     assert "2 connections open (max_connections = 2): 1 new connection(s) closed" in line
     assert "milter_default_action" in line
@@ -149,34 +174,114 @@ def test_max_connections_is_a_positive_whole_number(tmp_path: Path,
 
 # --- a peer that does not read ---------------------------------------------------------------
 
-def test_a_peer_that_does_not_read_its_replies_is_not_read_from_and_loses_nothing() -> None:
+@LOOPS
+def test_a_peer_that_does_not_read_its_replies_is_not_read_from_and_loses_nothing(
+        loop: str) -> None:
     """Replies pile up only to the transport's high-water mark: then the server stops reading
     that peer (its write buffer stays bounded); once the peer reads, every reply comes."""
-    count = 60_000  # empty BODY packets, each answered with CONTINUE (5 bytes)
 
     async def scenario(port: int, server: MilterServer) -> None:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", port))
-        mta = Mta(*await asyncio.open_connection(sock=sock))
-        await mta.send(optneg())
-        assert (await mta.reply()).code == mc.OPTNEG
-        [conn] = server.connections
-        assert conn.transport is not None
-        conn.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
-                                                           4096)
-        mta.writer.write(encode(mc.BODY) * count)  # and read nothing for now
-        await until(lambda: conn.peer_full)
+        mta, conn = await stalled(port, server)
         await asyncio.sleep(0.2)
+        assert conn.transport is not None
         assert conn.peer_full and conn.pending
         high = conn.transport.get_write_buffer_limits()[1]
         assert conn.transport.get_write_buffer_size() <= high + 5
-        replies = [await mta.reply() for _ in range(count)]
+        reading(mta, True)
+        replies = [await mta.reply() for _ in range(STALL)]
         assert {p.code for p in replies} == {mc.R_CONTINUE}
         assert await works(mta) and not conn.peer_full
         mta.close()
 
-    serve(scenario)
+    run(scenario, loop)
+
+
+@LOOPS
+def test_a_peer_that_never_reads_is_aborted_when_idle_and_its_slot_is_used_again(
+        loop: str) -> None:
+    """max_connections = 1, held by a peer that never reads its replies: once idle longer
+    than idle_timeout it is aborted (a close would wait for it to read them, for ever), it
+    leaves the server's connections at once, and a new connection gets the slot."""
+
+    async def scenario(port: int, server: MilterServer) -> None:
+        mta, conn = await stalled(port, server)
+        assert conn.transport is not None and conn.transport.get_write_buffer_size()
+        refused = await Mta.open(port)  # the slot is taken
+        assert await everything_sent_back(refused) == b""
+        await asyncio.sleep(server.idle_timeout + 0.1)
+        server.close_idle()
+        await until(lambda: not server.connections, seconds=2.0)
+        fresh = await negotiated(port)
+        assert await works(fresh)
+        assert server.limit.refused == 1
+        fresh.close()
+        mta.close()
+
+    run(scenario, loop, max_connections=1, idle_timeout=0.3)
+
+
+@LOOPS
+def test_stopping_the_server_aborts_a_peer_that_never_reads(loop: str) -> None:
+    """stop() ends a connection whose replies cannot be sent, instead of waiting on it."""
+
+    async def scenario(port: int, server: MilterServer) -> None:
+        mta, _ = await stalled(port, server)
+        await server.stop()
+        await until(lambda: not server.connections, seconds=2.0)
+        mta.close()
+
+    run(scenario, loop)
+
+
+# --- internal errors fail open ---------------------------------------------------------------
+
+def crash(*_: Any) -> Any:
+    raise RuntimeError("a bug")
+
+
+@LOOPS
+def test_an_error_when_the_peer_reads_again_closes_the_connection(
+        loop: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The packets queued while the peer was not reading are handled when it reads again
+    (resume_writing, called by the transport): an error there closes the connection, logged
+    with its traceback, rather than leaving it paused for the MTA's milter timeout."""
+
+    async def scenario(port: int, server: MilterServer) -> None:
+        mta, conn = await stalled(port, server)
+        conn.session.receive = crash  # type: ignore[method-assign]
+        reading(mta, True)
+        assert await mta.closed(timeout=5.0)  # after the replies sent so far
+        await until(lambda: not server.connections)
+
+    with caplog.at_level(logging.ERROR, logger="mailwarden.milter"):
+        run(scenario, loop)
+    [record] = [r for r in caplog.records if "internal error" in r.getMessage()]
+    assert record.exc_info is not None and "a bug" in str(record.exc_info[1])
+    assert "milter_default_action" in record.getMessage()
+
+
+@LOOPS
+def test_an_error_answering_a_decision_closes_the_connection(
+        loop: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error while the decided actions are turned into replies closes the connection at
+    once (the MTA applies milter_default_action) and is logged with its traceback; the server
+    goes on serving others."""
+    monkeypatch.setattr(Session, "finish", crash)
+
+    async def scenario(port: int, server: MilterServer) -> None:
+        mta = await negotiated(port)
+        await mta.send(*conversation(SIMPLE))
+        assert await mta.closed(timeout=5.0)
+        await until(lambda: not server.connections)
+        monkeypatch.undo()
+        other = await negotiated(port)
+        assert await works(other)
+        other.close()
+
+    with caplog.at_level(logging.ERROR, logger="mailwarden.milter"):
+        run(scenario, loop)
+    [record] = [r for r in caplog.records if "internal error" in r.getMessage()]
+    assert record.exc_info is not None and "a bug" in str(record.exc_info[1])
 
 
 def test_peer_full_and_a_decision_resume_reading_only_when_both_are_over() -> None:

@@ -13,15 +13,23 @@ message that does not fit is analysed on what was read (the session marks it tru
 message's bytes go back to the budget when its analysis is over (also one that went on after
 the timeout, or was cancelled before it started), or when it is aborted or its connection lost.
 Outside the budget a connection holds the packet it is framing (at most ``max_packet``), the
-packets of one read not yet handled (only from a peer that does not wait for answers, as
-Postfix does) and its envelope (bounded by the session: recipients, macros); ``max_connections``
-bounds how many connections do, so the memory for mail is at most about
-max_connections × MAX_PACKET + max_buffered_bytes (200 × 1 MiB + 256 MiB by default). A
-connection beyond ``max_connections`` is closed as soon as it is accepted, before any packet is
-read or answered: Postfix applies ``milter_default_action`` (``accept``) to it, so its mail
-passes unchecked and nothing waits for a free slot; the refusals are logged at most once a
-minute, with their count. A peer that does not read the replies (the transport's write buffer
-over its high-water mark) is not read from either until it does.
+packets of one read not yet handled (at most the transport's read size, 256 KiB; only from a
+peer that does not wait for answers, as Postfix does), the replies not yet sent (up to the
+write buffer's high-water mark, 64 KiB) and its envelope (bounded by the session: recipients,
+macros); ``max_connections`` bounds how many connections do, so the memory for mail is at most
+about max_connections × MAX_PACKET + max_buffered_bytes (200 × 1 MiB + 256 MiB by default),
+plus the envelopes and those reads and replies (about 320 KiB a connection). A connection beyond
+``max_connections`` is closed as soon as it is accepted, before any packet is read or
+answered: Postfix applies its ``milter_default_action`` to that session (with ``accept``, as
+the docs ask, its mail passes unchecked) and nothing waits for a free slot; the refusals are
+logged at most once a minute, with their count. A peer that does not read the replies (the
+transport's write buffer over its high-water mark) is not read from either until it does, and
+is aborted (its unsent replies dropped) once idle for ``idle_timeout``: a plain close would
+wait for it to read them, and hold its slot for ever.
+
+Fail open: an unexpected error while handling a connection is logged with its traceback and
+the connection is closed, so that the MTA applies its ``milter_default_action`` at once rather
+than waiting for a reply until its own milter timeout.
 """
 
 from __future__ import annotations
@@ -98,6 +106,8 @@ class MilterConnection(asyncio.Protocol):
             self._drain()
         except MilterProtocolError as exc:
             self._broken(exc)
+        except Exception:
+            self._failed("handling packets")
 
     def pause_writing(self) -> None:
         """The peer is not reading our replies: read nothing more from it until it does."""
@@ -128,10 +138,28 @@ class MilterConnection(asyncio.Protocol):
 
     def _broken(self, exc: MilterProtocolError) -> None:
         log.warning("milter: closing connection: %s", exc)
+        self._end()
+
+    def _failed(self, doing: str) -> None:
+        """An internal error (a bug, not the peer's): log it with its traceback and close the
+        connection without a reply, as for a broken peer. Fail open: the MTA then applies its
+        ``milter_default_action`` to the session at once (``accept``: the mail passes
+        unchecked), where a connection left paused would make it wait for its milter timeout.
+        Called from an ``except`` block."""
+        log.exception("milter: internal error %s; closing the connection (the MTA applies its "
+                      "milter_default_action)", doing)
+        self._end()
+
+    def _end(self) -> None:
+        """Drop what is queued and close; a peer not reading our replies is aborted, since a
+        close would wait for it to read them."""
         self.pending.clear()
         self.reader.buffer.clear()
         if self.transport is not None:
-            self.transport.close()
+            if self.peer_full:
+                self.transport.abort()
+            else:
+                self.transport.close()
 
     async def _decide(self, message: MilterMessage, work: Future[MilterActions]) -> None:
         actions = await self.server.decide(message, work, self._progress)
@@ -139,21 +167,42 @@ class MilterConnection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        transport.write(self.session.finish(actions))
+        try:
+            transport.write(self.session.finish(actions))
+        except Exception:
+            self._failed("answering a message")
+            return
         self.last_active = time.monotonic()
         self._proceed()
 
     def _proceed(self) -> None:
         """Handle the packets queued meanwhile, then read again unless a decision is pending
-        or the peer is not reading our replies."""
+        or the peer is not reading our replies. Runs from the transport's ``resume_writing``
+        and at the end of a decision, where an exception would only reach asyncio's handler
+        and leave the connection paused: every one closes the connection instead."""
         try:
             self._drain()
+            transport = self.transport
+            if (self.deciding is None and not self.peer_full and transport is not None
+                    and not transport.is_closing()):
+                transport.resume_reading()
         except MilterProtocolError as exc:
             self._broken(exc)
+        except Exception:
+            self._failed("handling queued packets")
+
+    def shut(self) -> None:
+        """End the connection now (idle, or the server stopping): abort it when the peer is
+        not reading our replies or some are still unsent (a close would wait to send them, for
+        ever if the peer never reads, and keep the connection in ``server.connections``, its
+        ``max_connections`` slot taken), else close it."""
         transport = self.transport
-        if (self.deciding is None and not self.peer_full and transport is not None
-                and not transport.is_closing()):
-            transport.resume_reading()
+        if transport is None:
+            return
+        if self.peer_full or transport.get_write_buffer_size():
+            transport.abort()
+        else:
+            transport.close()
 
     def _progress(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -243,8 +292,8 @@ class MilterServer:
         """Close connections idle longer than ``idle_timeout`` (not those being decided)."""
         horizon = time.monotonic() - self.idle_timeout
         for conn in list(self.connections):
-            if conn.last_active < horizon and conn.deciding is None and conn.transport:
-                conn.transport.close()
+            if conn.last_active < horizon and conn.deciding is None:
+                conn.shut()
 
     async def stop(self) -> None:
         if self._reaper is not None:
@@ -254,7 +303,6 @@ class MilterServer:
         if self.server is not None:
             self.server.close()
             for conn in list(self.connections):
-                if conn.transport is not None:
-                    conn.transport.close()
+                conn.shut()
             await self.server.wait_closed()
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -13,7 +13,9 @@ Outside the budget, each connection holds the packet it is framing (at most
 :class:`ConnectionLimit` (``[milter] max_connections``) bounds how many do, so the milter's
 memory for mail is at most about max_connections × MAX_PACKET + max_buffered_bytes. A
 connection over the limit is closed before anything is read from it: Postfix then applies its
-``milter_default_action`` (``accept``), so that mail passes unchecked and nothing waits.
+``milter_default_action`` to that session at once (with ``accept``, as docs/inbound.md asks,
+its mail passes unchecked; with Postfix's own default, ``tempfail``, it is deferred), and
+nothing waits for a free slot.
 """
 
 from __future__ import annotations
@@ -119,8 +121,9 @@ class ConnectionLimit:
         count = self._log.count()
         if count:
             log.warning("milter: %d connections open (max_connections = %d): %d new "
-                        "connection(s) closed at once since the last such line; Postfix "
-                        "applied milter_default_action to them (accept: their mail passed "
-                        "unchecked); raise [milter] max_connections to the sum of Postfix's "
-                        "process limits if this recurs", open_now, self.limit, count)
+                        "connection(s) closed at once since the last such line: Postfix "
+                        "applies milter_default_action to them (with accept, as "
+                        "docs/inbound.md advises, their mail passes unchecked); raise "
+                        "[milter] max_connections to the sum of Postfix's process limits if "
+                        "this recurs", open_now, self.limit, count)
         return False
