@@ -54,6 +54,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "({accounts} accounts)",
         "このアドレスから{minutes}分間に{count}種類の誤ったパスワード（{accounts}アカウント）",
     ),
+    "brute_force_address.network": (
+        "{count} distinct wrong passwords from the IPv6 network {source} in {minutes} minutes "
+        "({accounts} accounts)",
+        "IPv6ネットワーク {source} から{minutes}分間に{count}種類の誤ったパスワード"
+        "（{accounts}アカウント）",
+    ),
     "brute_force_account": (
         "{count} distinct wrong passwords on this account in {minutes} minutes from "
         "{sources} addresses",

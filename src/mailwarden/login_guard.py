@@ -13,7 +13,7 @@ from collections.abc import Callable
 from mailwarden import i18n
 from mailwarden.config import Config
 from mailwarden.engine.incident import Incident, incident_id
-from mailwarden.engine.logins.engine import LoginEngine
+from mailwarden.engine.logins.engine import LoginEngine, entering
 from mailwarden.engine.logins.signals import Finding
 from mailwarden.events import Login
 from mailwarden.sources.dovecot_policy import BadRequest
@@ -69,6 +69,7 @@ class LoginGuard:
         return 0, ""
 
     def observe(self, login: Login) -> list[Finding]:
+        login = entering(login)  # (the engine does it too) the incident names the plain address
         findings = self.engine.observe(login)
         for finding in findings:
             self.record(finding)
@@ -99,6 +100,11 @@ class LoginGuard:
                                                            account=login.account))
 
     def take_batch(self) -> Batch:
+        """What to write to the store; also, at each flush, forget old failures (bounded)."""
+        try:
+            self.engine.sweep(self.clock())
+        except Exception:  # forgetting later is harmless; losing the batch is not
+            log.exception("sweeping old login failures failed")
         batch, self.batch = self.batch, Batch()
         return batch
 

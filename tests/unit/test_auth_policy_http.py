@@ -92,6 +92,17 @@ def test_reports_of_failures_lead_to_tarpit_then_reject(server):
     assert statuses[0] == 0 and 5 in statuses and statuses[-1] == -1
 
 
+def test_reports_of_refused_attempts_are_not_counted(server):
+    """Reports with policy_reject true (our own refusals) or fail_type internal count nothing."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    for i in range(12):
+        server.post("report", attrs(login=f"u{i}@city.example.jp", pwhash=f"p{i}",
+                                    success=False, policy_reject=True), conn=conn)
+        server.post("report", attrs(pwhash=f"q{i}", success=False, policy_reject=False,
+                                    fail_type="internal"), conn=conn)
+    assert server.post("allow", attrs(), conn=conn)[1]["status"] == 0
+
+
 def test_nested_attributes_are_accepted(server):
     """Nested keys (a/b in auth_policy_request_attributes) arrive as objects and are fine."""
     status, body = server.post("allow", attrs(tls={"cipher": "TLS_AES_256", "bits": 256}))

@@ -226,7 +226,8 @@ def test_failures_forget_exactly_what_the_window_dropped(steps):
     failures, model = Failures(), {}
     for account, secret, t, prune in steps:
         failures.add(account, secret, float(t))
-        model.setdefault(account, {})[secret] = float(t)
+        model[account] = model.pop(account, {})  # keys in order of their last failure
+        model[account][secret] = float(t)
         if prune:
             horizon = float(t) - 10.0
             failures.prune(horizon)

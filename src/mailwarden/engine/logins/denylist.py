@@ -44,4 +44,6 @@ class DenyList:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # ::ffff:a.b.c.d is a.b.c.d: IPv4 entries apply
         return any(ip in net for net in self.networks)

@@ -16,10 +16,27 @@ from heapq import heapify, heappop, heappush
 
 MAX_SOURCES = 200_000
 MAX_KEYS = 256
+SWEEP_BUDGET = 2048  # entries a sweep looks at, at most, per call
 
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"({_OCTET}\.{_OCTET}\.{_OCTET}\.){_OCTET}", re.ASCII)  # as ipaddress reads it
+
+
+@lru_cache(maxsize=65536)
+def plain_address(address: str) -> str:
+    """An address as the login engine keys it: an IPv4-mapped IPv6 address
+    (``::ffff:203.0.113.9``) as plain IPv4, other IPv6 addresses in their canonical form,
+    anything else (IPv4, not an address) unchanged."""
+    if ":" not in address:
+        return address  # the common case: IPv4 (or no address at all)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 @lru_cache(maxsize=65536)
@@ -32,14 +49,29 @@ def network_of(address: str) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
     return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 64}", strict=False))
+
+
+def source_of(address: str) -> str:
+    """What the per-address limits count by: an IPv4 address itself, an IPv6 address's /64
+    (whose owner has billions of addresses to rotate through)."""
+    if ":" not in address:
+        return address
+    return network_of(address) or address
 
 
 class Failures:
     """For one source: account → {password id → last time}, pruned to the window.
 
+    ``by_account`` is in order of the last failure: when it holds ``MAX_KEYS`` keys, the key
+    that failed longest ago leaves for a new one (a flood of decoys cannot keep out the
+    address that matters, nor freeze the record).
+
     A heap of ``(time, account, password id)`` finds what the window drops without looking at
-    everything else: an entry whose secret has been seen again since is stale and skipped.
+    everything else: an entry whose secret has been seen again since (or whose key left) is
+    stale and skipped.
     """
 
     __slots__ = ("by_account", "expiry", "largest", "last", "sizes", "total")
@@ -54,11 +86,12 @@ class Failures:
 
     def add(self, account: str, secret: str, t: float) -> None:
         by_account = self.by_account
-        seen = by_account.get(account)
+        seen = by_account.pop(account, None)
         if seen is None:
+            seen = {}
             if len(by_account) >= MAX_KEYS:
-                return  # saturated: enough to decide
-            seen = by_account[account] = {}
+                self._evict_oldest()
+        by_account[account] = seen  # (again) the most recent key
         if secret in seen:
             seen[secret] = t
         elif len(seen) < MAX_KEYS:
@@ -80,6 +113,15 @@ class Failures:
             self._compact()
         if t > self.last:
             self.last = t
+
+    def _evict_oldest(self) -> None:
+        """Forget the key that failed longest ago (its heap entries become stale)."""
+        by_account = self.by_account
+        oldest = next(iter(by_account))
+        size = len(by_account.pop(oldest))
+        if size:
+            self.total -= size
+            self.sizes[size] -= 1
 
     def _compact(self) -> None:
         self.expiry = [(t, a, s) for a, seen in self.by_account.items() for s, t in seen.items()]
@@ -122,7 +164,11 @@ class Failures:
 
 
 class Tracker:
-    """Failures per address, per network and per account, in bounded LRUs."""
+    """Failures per source, per network and per account, in bounded LRUs.
+
+    ``addresses`` is keyed by :func:`source_of` (an IPv4 address, an IPv6 /64), ``networks``
+    by :func:`network_of`, ``accounts`` by account, each of those keyed by full address.
+    """
 
     def __init__(self, window: float) -> None:
         self.window = window
@@ -153,6 +199,10 @@ class Tracker:
                 found.prune(now - self.window)
         return found
 
+    def by_source(self, address: str, now: float) -> Failures | None:
+        """The failures counted against ``address``'s source (itself, or its IPv6 /64)."""
+        return self.peek(self.addresses, source_of(address), now) if address else None
+
     def fail(self, account: str, address: str, pwhash: str, t: float, attempts: int = 1) -> None:
         """Record failed attempts; without a hash each attempt is a distinct password."""
         if pwhash:
@@ -164,7 +214,7 @@ class Tracker:
             secrets = [f"#{self._next()}" for _ in range(attempts)]
         network = network_of(address)
         get = self._get
-        by_address = get(self.addresses, address, t) if address else None
+        by_address = get(self.addresses, source_of(address), t) if address else None
         by_network = get(self.networks, network, t) if network else None
         by_account = get(self.accounts, account, t) if account else None
         source = address or "?"
@@ -190,3 +240,30 @@ class Tracker:
         if len(self.fired) > MAX_SOURCES:
             self.fired.popitem(last=False)
         return True
+
+    def sweep(self, now: float, budget: int = SWEEP_BUDGET) -> int:
+        """Forget entries whose last failure (or finding) is older than the window, looking at
+        ``budget`` entries at most, least recently touched first; the number forgotten.
+
+        An entry still in the window stops the walk of its table (what follows it was touched
+        later); its own old secrets are pruned when it is next looked at.
+        """
+        horizon = now - self.window
+        removed = 0
+        for table in (self.addresses, self.networks, self.accounts):
+            while budget > 0 and table:
+                budget -= 1
+                key, found = next(iter(table.items()))
+                if found.last >= horizon:
+                    break
+                del table[key]
+                removed += 1
+        fired = self.fired
+        while budget > 0 and fired:
+            budget -= 1
+            key2, t = next(iter(fired.items()))
+            if t >= horizon:
+                break
+            del fired[key2]
+            removed += 1
+        return removed

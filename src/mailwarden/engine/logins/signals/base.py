@@ -46,6 +46,7 @@ class LoginContext:
     tracker: Tracker
     hour: int
     denied: bool
+    refused: Tracker | None = None  # attempts Dovecot refused on our answer (not counted)
 
     @property
     def account(self) -> str:
@@ -59,9 +60,12 @@ class LoginContext:
     def warm(self) -> bool:
         return self.profile is not None and self.profile.warm(self.cfg.login.warm_logins)
 
-    def finding(self, signal: str, severity: str, weight: float, **evidence: Any) -> Finding:
-        reason = Reason(signal, weight, i18n.render(signal, "en", **evidence),
-                        i18n.render(signal, "ja", **evidence), evidence)
+    def finding(self, signal: str, severity: str, weight: float, key: str | None = None,
+                **evidence: Any) -> Finding:
+        """A finding of ``signal``, explained by the sentence ``key`` (default: the signal's)."""
+        key = key or signal
+        reason = Reason(signal, weight, i18n.render(key, "en", **evidence),
+                        i18n.render(key, "ja", **evidence), evidence)
         return Finding(signal, self.account, self.address, self.login.time, severity,
                        [reason], weight)
 

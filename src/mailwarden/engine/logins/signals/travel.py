@@ -44,7 +44,9 @@ class ImpossibleTravel:
         if here is None or there is None:
             return None
         km = distance_km(here, there)
-        hours = max(ctx.login.time - p.last_time, 1.0) / 3600
+        # logins may be processed out of order (log lines, several sources): the time between
+        # them either way; the profile keeps the latest login by time, not by arrival
+        hours = max(abs(ctx.login.time - p.last_time), 1.0) / 3600
         if km / hours <= ctx.cfg.login.impossible_travel_kmh:
             return None
         return ctx.finding(self.name, "high", 0.6, frm=p.last_country, to=country,
