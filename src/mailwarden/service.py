@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import os
 import secrets
@@ -16,6 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -35,8 +37,17 @@ from mailwarden.store.store import Batch, Store
 log = logging.getLogger("mailwarden.service")
 STATES_PER_FLUSH = 600  # account states written per flush at most (the rest: next flushes)
 STATES_PER_SLICE = 20  # serialised between two chances for requests to be answered
-FLAG_OVERLAP = 120.0  # seconds each flag poll looks back (late commits, clock skew)
 ABSENT_RECHECK = 0.5  # seconds between checks that no other process inserted account states
+# While the store fails, what is not written yet is kept for the next flush. Incidents, their
+# quarantine flags and timeline entries other than per-message ones are always kept; beyond
+# these bounds, the oldest held-message records, their timeline entries and login findings
+# (the mail itself waits in Postfix's hold queue; bound of each kind) and the oldest evicted
+# states that are not quarantined are dropped.
+UNWRITTEN_RECORDS_MAX = 100_000
+UNWRITTEN_STATES_MAX = 50_000
+PER_MESSAGE_EVENTS = frozenset({"hold", "warn", "defer"})
+FINAL_FLUSH_ATTEMPTS = 5  # at shutdown, a failing store is tried this often, a second apart
+QUARANTINED_MARK = '"quarantine":[true'  # in a state serialised by AccountState.to_json
 
 
 class Runtime:
@@ -50,8 +61,8 @@ class Runtime:
         self.engine = Engine(cfg, self.states)
         self.guard = OutboundGuard(cfg, self.engine)
         self.logins = LoginGuard(cfg, LoginEngine(cfg, self.states, self.engine.geo))
-        self.last_flag = time.time()
-        self._applied: dict[str, float] = {}  # account -> updated_at of the flag applied
+        self.last_flag = self.store.flag_seq()  # the store's flag changes applied so far
+        self.unwritten = Batch()  # records of failed writes, written with the next flush
         self.notify: notify.Dispatcher | None = None
         self.response: ResponseRunner | None = None
         self.responding: set[asyncio.Future[None]] = set()
@@ -71,9 +82,32 @@ class Runtime:
 
     def _load(self, account: str) -> str | None:
         data = self.evicted.pop(account, None)
-        if data is None and not self._absent():
-            data = self.store.load_state(account)
+        if data is not None:  # not written yet: it must be, from memory now
+            self.states.dirty.add(account)
+            return data
+        if self._absent():
+            return None
+        data = self.store.load_state(account)
+        if data is not None and QUARANTINED_MARK in data:
+            data = self._flag_is_truth(account, data)
         return data
+
+    def _flag_is_truth(self, account: str, data: str) -> str:
+        """A stored state that says quarantined while the account's flag says released (a
+        state written back after a release) is released: the flag decides."""
+        flag = self.store.flag(account)
+        if flag is None or flag["quarantined"]:
+            return data
+        try:
+            parsed = json.loads(data)
+            parsed["quarantine"] = [False, 0.0, ""]
+            parsed["windows"] = {}
+        except (ValueError, TypeError):
+            return data  # damaged: the engine starts it afresh anyway
+        log.warning("account %s: stored state said quarantined, its flag says released "
+                    "(by %s); released", account, flag["updated_by"])
+        self.states.dirty.add(account)
+        return json.dumps(parsed, separators=(",", ":"))
 
     def _absent(self) -> bool:
         """True when the store surely has no state of an account that is not in memory.
@@ -101,12 +135,11 @@ class Runtime:
     def collect(self, everything: bool = False, states: int = STATES_PER_FLUSH) -> Batch:
         """Take what must be written (runs on the event loop): all records, evicted states,
         and ``states`` changed account states (all of them when ``everything``)."""
-        batch = self.guard.take_batch().merge(self.logins.take_batch())
+        batch, self.unwritten = self.unwritten, Batch()
+        batch.merge(self.guard.take_batch()).merge(self.logins.take_batch())
         batch.states = self.states.take_dirty(None if everything else states)
         batch.states += list(self.evicted.items())
         self._inserting(batch)
-        if self.notify is not None:
-            self.notify.submit_batch(batch)
         return batch
 
     def _inserting(self, batch: Batch) -> None:
@@ -229,31 +262,63 @@ class Runtime:
                 log.exception("incident %s: cannot record the skipped playbook", incident_id)
 
     def written(self, batch: Batch) -> None:
-        """Forget evicted states once stored (unless evicted again, newer, meanwhile)."""
+        """Forget evicted states once stored (unless evicted again, newer, meanwhile); tell
+        the notifier about what is stored now."""
         for account, data in batch.states:
             if self.evicted.get(account) == data:
                 del self.evicted[account]
+        if self.notify is not None:
+            self.notify.submit_batch(batch)
+
+    def failed(self, batch: Batch) -> None:
+        """A write of ``batch`` failed: its records go with the next flush, its states are
+        written again from memory (changed again) or kept as evicted (if not evicted anew
+        since), within the bounds of what is kept while the store fails."""
+        self.ask_store()
+        for account, data in batch.states:
+            if self.states.peek(account) is not None:
+                self.states.dirty.add(account)
+            else:
+                self.evicted.setdefault(account, data)
+        batch.states = []
+        self.unwritten = batch.merge(self.unwritten)
+        self._bound_unwritten()
+
+    def _bound_unwritten(self) -> None:
+        """Drop the oldest per-message records and non-quarantined evicted states beyond the
+        bounds, loudly; incidents, flags and other timeline entries are never dropped."""
+        kept = self.unwritten
+        per_message = sum(e[2] in PER_MESSAGE_EVENTS for e in kept.events)
+        excess = [max(0, n - UNWRITTEN_RECORDS_MAX)
+                  for n in (len(kept.decisions), len(kept.findings), per_message)]
+        if any(excess):
+            del kept.decisions[:excess[0]]
+            del kept.findings[:excess[1]]
+            kept.events = _drop_oldest(kept.events, excess[2])
+            log.error("the store keeps failing: dropped the oldest unwritten records: %d held "
+                      "messages, %d login findings, %d timeline entries of held messages "
+                      "(incidents and quarantine flags are kept; held mail stays in the hold "
+                      "queue)", *excess)
+        over = len(self.evicted) - UNWRITTEN_STATES_MAX
+        if over > 0:
+            dropped = [a for a, d in self.evicted.items() if QUARANTINED_MARK not in d][:over]
+            for account in dropped:
+                del self.evicted[account]
+            log.error("the store keeps failing: dropped %d unwritten account states that left "
+                      "memory (their recent windows and learning; quarantined ones are kept)",
+                      len(dropped))
 
     def poll_flags(self) -> list[tuple[str, str, float, bool]]:
         """Quarantine flags changed in the store since the last poll (runs in a thread).
 
-        A flag's updated_at is its writer's clock, taken before its commit: a writer that
-        waited for the database lock (or runs on a host with a slower clock) commits a row
-        older than one already seen. So each poll looks FLAG_OVERLAP seconds further back
-        and applies every row it has not applied yet (by account and updated_at).
-        """
+        Changes are numbered by the store in commit order (``account_flags.seq``), never by
+        a writer's clock: a flag stamped by a host whose clock is ahead, or before the clock
+        was stepped back, hides no later change."""
         changes = []
-        for flag in self.store.flags_since(self.last_flag - FLAG_OVERLAP):
-            account, stamp = str(flag["account"]), float(flag["updated_at"])
-            if self._applied.get(account, -1.0) >= stamp:
-                continue
-            self._applied[account] = stamp
-            self.last_flag = max(self.last_flag, stamp)
-            changes.append((account, str(flag["incident_id"]), float(flag["since"]),
-                            bool(flag["quarantined"])))
-        horizon = self.last_flag - FLAG_OVERLAP
-        if len(self._applied) > 10_000:
-            self._applied = {a: t for a, t in self._applied.items() if t >= horizon}
+        for flag in self.store.flags_after(self.last_flag):
+            self.last_flag = max(self.last_flag, int(flag["seq"]))
+            changes.append((str(flag["account"]), str(flag["incident_id"]),
+                            float(flag["since"]), bool(flag["quarantined"])))
         return changes
 
     def quarantined_at_start(self) -> list[tuple[str, str, float, bool]]:
@@ -275,25 +340,71 @@ class Runtime:
         self.apply_flags(self.poll_flags())
 
 
+async def flush(rt: Runtime, everything: bool) -> bool:
+    """One write-behind flush; False when the store failed (what it held is kept for the
+    next: see ``Runtime.failed``). Notifications and playbooks follow only a stored batch."""
+    batch = await rt.collect_politely(everything=everything)
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, rt.store.write, batch,
+                                                         time.time())
+    except Exception:  # the store must never stop decisions; retry next round
+        rt.failed(batch)
+        u = rt.unwritten
+        log.exception("write-behind flush failed; kept for the next: %d incidents, %d flags, "
+                      "%d decisions, %d findings, %d states out of memory", len(u.incidents),
+                      len(u.flags), len(u.decisions), len(u.findings), len(rt.evicted))
+        return False
+    rt.written(batch)
+    rt.respond([incident.id for incident in batch.incidents])
+    return True
+
+
+async def final_flush(rt: Runtime) -> bool:
+    """Write everything on the way out, trying a failing store a few times; what cannot be
+    written is named in the log."""
+    for attempt in range(FINAL_FLUSH_ATTEMPTS):
+        if await flush(rt, everything=True):
+            return True
+        if attempt < FINAL_FLUSH_ATTEMPTS - 1:
+            await asyncio.sleep(1.0)
+    u = rt.unwritten
+    log.critical("the store failed at shutdown: NOT written: incidents %s, quarantine flags of "
+                 "%s, %d held-message records, %d account states; quarantine those accounts "
+                 "again with `mailwarden accounts`", [i.id for i in u.incidents],
+                 sorted({str(f["account"]) for f in u.flags if f["quarantined"]}),
+                 len(u.decisions), len(rt.evicted) + len(rt.states.dirty))
+    return False
+
+
 async def _flusher(rt: Runtime, policy: PolicyServer | None, stop: asyncio.Event) -> None:
+    """Flush every ``flush_interval``; once ``stop`` is set, write everything and return."""
     loop = asyncio.get_running_loop()
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), rt.cfg.store.flush_interval)
+        if stop.is_set():
+            await final_flush(rt)
+            return
         try:
-            batch = await rt.collect_politely(everything=stop.is_set())
-            await loop.run_in_executor(None, rt.store.write, batch, time.time())
-            rt.written(batch)
-            rt.respond([incident.id for incident in batch.incidents])
+            await flush(rt, everything=False)
             rt.apply_flags(await loop.run_in_executor(None, rt.poll_flags))
             rt.guard.expire(time.time())
             if policy is not None:
                 policy.close_idle()
-        except Exception:  # the store must never stop decisions; retry next round
-            log.exception("write-behind flush failed; will retry")
-            rt.ask_store()
-        if stop.is_set():
-            return
+        except Exception:  # polling must never stop decisions either; retry next round
+            log.exception("polling quarantine flags failed; will retry")
+
+
+def _drop_oldest(events: list[tuple[str, float, str, dict[str, Any]]],
+                 count: int) -> list[tuple[str, float, str, dict[str, Any]]]:
+    """``events`` without the ``count`` oldest per-message ones."""
+    kept = []
+    for event in events:
+        if count > 0 and event[2] in PER_MESSAGE_EVENTS:
+            count -= 1
+        else:
+            kept.append(event)
+    return kept
 
 
 def _tune_gc() -> None:
@@ -331,6 +442,14 @@ def api_key(cfg: Config) -> str:
 class _EmbeddedServer(uvicorn.Server):
     """uvicorn inside our loop: signals are ours, not uvicorn's."""
 
+    serving: asyncio.Task[None] | None = None
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, let requests under way be answered (at most ``timeout``)."""
+        self.should_exit = True
+        if self.serving is not None:
+            await asyncio.wait({self.serving}, timeout=timeout)
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -343,7 +462,7 @@ async def start_auth_policy(rt: Runtime, listen: tuple[str, int]) -> _EmbeddedSe
                             access_log=False, lifespan="off", http="httptools",
                             timeout_keep_alive=30)
     server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve())
+    task = server.serving = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()  # raises the start-up error (port in use, ...)
@@ -408,19 +527,24 @@ async def serve(cfg: Config, policy_listen: tuple[str, int] | None,
     if ready is not None:
         ready.set()
     _tune_gc()
-    await _flusher(rt, policy, stop)
+    done = asyncio.Event()  # set once nothing can make decisions any more
+    flusher = asyncio.create_task(_flusher(rt, policy, done))
+    await stop.wait()
+    # Stop accepting first, so that every decision made is in the final flush.
+    if policy is not None:
+        await policy.stop()
+    if auth is not None:
+        await auth.stop()
+    if milter is not None:
+        await milter.stop()
     if api is not None:
         await api.stop()
-    await rt.finish_responses(cfg.response.command_timeout)
-    if rt.notify is not None:
-        await rt.notify.stop()
     for task in watchers:
         task.cancel()
     await asyncio.gather(*watchers, return_exceptions=True)
-    if policy is not None:
-        await policy.stop()
-    if milter is not None:
-        await milter.stop()
-    if auth is not None:
-        auth.should_exit = True
-        await asyncio.sleep(0.2)
+    done.set()
+    await flusher  # the final flush; the playbooks of its incidents start
+    await rt.finish_responses(cfg.response.command_timeout)
+    await final_flush(rt)  # anything recorded meanwhile (usually nothing)
+    if rt.notify is not None:
+        await rt.notify.stop()

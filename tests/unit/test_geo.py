@@ -14,10 +14,11 @@ from mailwarden.engine.geo import UNKNOWN, Geo, IpFacts
 
 
 def test_preload_loads_the_database_once() -> None:
-    geo._database.cache_clear()
+    """A second preload keeps the database loaded by the first."""
+    geo._loader.reset()
     Geo.preload()
-    assert geo._database.cache_info().currsize == 1
     loaded = geo._database()
+    assert loaded is not None
     Geo.preload()
     assert geo._database() is loaded
 
@@ -32,12 +33,12 @@ def test_a_damaged_database_does_not_stop_preload_or_lookups(monkeypatch: Any,
     bad.mkdir()
     (bad / "geoip2fast-asn-ipv6.dat.gz").write_bytes(b"\x1f\x8b not really gzip")
     monkeypatch.setattr(geoip2fast, "__file__", str(bad / "__init__.py"))
-    geo._database.cache_clear()
+    geo._loader.reset()
     try:
         assert Geo.preload() is False
         assert Geo([], "JP").lookup("8.8.8.8") == IpFacts("8.8.8.8", "", "", "8.8.8.0/24")
     finally:
-        geo._database.cache_clear()
+        geo._loader.reset()
 
 
 def test_public_addresses_get_country_and_network() -> None:

@@ -290,14 +290,18 @@ def test_findings_only_when_enabled_and_high():
     assert off.queue.qsize() == 1 and on.queue.qsize() == 2
 
 
-def test_runtime_collect_hands_incidents_to_dispatcher(tmp_path):
-    """The service hook: each flush's new incidents reach the dispatcher, before the store."""
+def test_runtime_hands_stored_incidents_to_dispatcher(tmp_path):
+    """The service hook: each flush's new incidents reach the dispatcher once stored (a
+    notification never names an incident the store does not have)."""
     cfg = notify_config()
     rt = Runtime(cfg, Store(f"sqlite:///{tmp_path / 'mw.db'}"))
     rt.notify = notify.Dispatcher(cfg, [])
     rt.guard.batch.incidents.append(make_incident())
     batch = rt.collect()
-    assert len(batch.incidents) == 1 and rt.notify.queue.get_nowait().kind == "incident"
+    assert len(batch.incidents) == 1 and rt.notify.queue.empty()
+    rt.store.write(batch, 1.0)
+    rt.written(batch)
+    assert rt.notify.queue.get_nowait().kind == "incident"
 
 
 # -- formats --------------------------------------------------------------------------------

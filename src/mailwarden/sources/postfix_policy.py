@@ -59,6 +59,7 @@ class PolicyProtocol(asyncio.Protocol):
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         self.last_active = time.monotonic()
+        self.peer_full = False  # the peer does not read our answers (pause_writing)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it
@@ -68,11 +69,36 @@ class PolicyProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
 
+    def pause_writing(self) -> None:
+        """The peer is not reading our answers: read nothing more from it until it does
+        (the requests already read are answered then, none is dropped)."""
+        self.peer_full = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.peer_full = False
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        try:
+            self._answer_buffered()
+        except Exception:  # only asyncio's handler would see it, leaving the peer paused
+            log.exception("policy connection: internal error; closing it (Postfix fails open)")
+            transport.abort()
+            return
+        if not self.peer_full and not transport.is_closing():
+            transport.resume_reading()
+
     def data_received(self, data: bytes) -> None:
         self.last_active = time.monotonic()
         self.buffer += data
+        self._answer_buffered()
+
+    def _answer_buffered(self) -> None:
+        """Answer the complete requests in the buffer, until the peer stops reading."""
         server = self.server
-        while True:
+        while not self.peer_full:
             end = self.buffer.find(b"\n\n")
             if end < 0:
                 if len(self.buffer) > server.max_request_bytes:
@@ -94,8 +120,15 @@ class PolicyProtocol(asyncio.Protocol):
     def _malformed(self, exc: MalformedRequest) -> None:
         log.warning("closing policy connection: malformed request: %s", exc)
         self.buffer.clear()
+        self.shut()
+
+    def shut(self) -> None:
+        """Close; a peer not reading our answers is aborted (a close would wait for it)."""
         if self.transport is not None:
-            self.transport.close()
+            if self.peer_full:
+                self.transport.abort()
+            else:
+                self.transport.close()
 
 
 class PolicyServer:
@@ -135,13 +168,12 @@ class PolicyServer:
     def close_idle(self) -> None:
         horizon = time.monotonic() - self.idle_timeout
         for conn in list(self.connections):
-            if conn.last_active < horizon and conn.transport is not None:
-                conn.transport.close()
+            if conn.last_active < horizon:
+                conn.shut()
 
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
             for conn in list(self.connections):
-                if conn.transport is not None:
-                    conn.transport.close()
+                conn.shut()
             await self.server.wait_closed()

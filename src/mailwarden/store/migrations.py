@@ -126,6 +126,19 @@ def _v8_api_token_name_key(conn: Connection) -> None:
                       "ON api_tokens (name_key) WHERE revoked_at IS NULL"))
 
 
+def _v9_flag_sequence(conn: Connection) -> None:
+    """Add ``account_flags.seq`` and the counter that numbers flag changes in commit order
+    (a writer updates the counter row in its transaction, so the next waits for it)."""
+    if "seq" not in {c["name"] for c in inspect(conn).get_columns("account_flags")}:
+        conn.execute(text("ALTER TABLE account_flags ADD COLUMN seq BIGINT NOT NULL DEFAULT 0"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_account_flags_seq ON account_flags (seq)"))
+    schema.store_counters.create(conn, checkfirst=True)
+    counter = schema.store_counters
+    if conn.execute(select(counter.c.value).where(counter.c.name == "account_flags")).first() \
+            is None:
+        conn.execute(counter.insert().values(name="account_flags", value=0))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial schema: account state, flags, incidents, incident events, decisions",
      _v1_initial),
@@ -138,6 +151,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (7, "API tokens: one per person, with a role; only their SHA-256 is kept", _v7_api_tokens),
     (8, "API token names unique regardless of case and width, in the database too",
      _v8_api_token_name_key),
+    (9, "account flags ordered by a store sequence, not by their writers' clocks",
+     _v9_flag_sequence),
 ]
 
 

@@ -42,6 +42,15 @@ account_flags = Table(
     Column("updated_at", Float, nullable=False, index=True),
     Column("updated_by", String(200), nullable=False, default=""),
     Column("note", Text, nullable=False, default=""),
+    # the store's order of flag changes (store_counters "account_flags"): polled instead of
+    # updated_at, which is each writer's wall clock (migration 9)
+    Column("seq", BigInteger, nullable=False, default=0, server_default="0", index=True),
+)
+
+store_counters = Table(
+    "store_counters", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )
 
 incidents = Table(

@@ -40,6 +40,26 @@ class Batch:
         return self
 
 
+def _state_data(text: str) -> dict[str, Any] | None:
+    """A stored account state as a dict (None when damaged: the engine starts it afresh)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _quarantine_of(data: dict[str, Any] | None) -> tuple[str, float] | None:
+    """(incident id, since) when a stored state says its account is quarantined."""
+    q = data.get("quarantine") if data is not None else None
+    if not isinstance(q, list) or len(q) != 3 or not q[0]:
+        return None
+    try:
+        return str(q[2]), float(q[1])
+    except (TypeError, ValueError):
+        return str(q[2]), 0.0
+
+
 READ_STATE_QMARK = "SELECT data FROM account_states WHERE account = ?"
 READ_STATE_FORMAT = "SELECT data FROM account_states WHERE account = %s"
 
@@ -93,7 +113,10 @@ class Store:
                      "data": json.dumps(d, ensure_ascii=False)}
                     for i, t, k, d in batch.events])
             if batch.flags:
-                conn.execute(self._upsert(schema.account_flags, "account"), batch.flags)
+                last = self._next_flag_seq(conn, len(batch.flags))
+                first = last - len(batch.flags) + 1
+                conn.execute(self._upsert(schema.account_flags, "account"), [
+                    {**flag, "seq": first + i} for i, flag in enumerate(batch.flags)])
             if batch.decisions:
                 conn.execute(insert(schema.decisions), batch.decisions)
             if batch.findings:
@@ -101,6 +124,25 @@ class Store:
                     {"time": f["epoch"], "signal": f["signal"], "account": f["account"],
                      "address": f["address"], "severity": f["severity"],
                      "data": json.dumps(f, ensure_ascii=False)} for f in batch.findings])
+
+    @staticmethod
+    def _next_flag_seq(conn: Any, count: int = 1) -> int:
+        """Reserve ``count`` numbers of the flag sequence; returns the last. The counter row
+        stays locked until this transaction ends, so numbers follow the commit order."""
+        c = schema.store_counters
+        bumped = conn.execute(update(c).where(c.c.name == "account_flags")
+                              .values(value=c.c.value + count))
+        if bumped.rowcount == 0:  # the row is created by migration 9; never fail a write on it
+            conn.execute(insert(c).values(name="account_flags", value=count))
+        return int(conn.execute(select(c.c.value).where(c.c.name == "account_flags"))
+                   .scalar_one())
+
+    def flag_seq(self) -> int:
+        """The number of the latest flag change (0 before any)."""
+        c = schema.store_counters
+        with self.engine.connect() as conn:
+            found = conn.execute(select(c.c.value).where(c.c.name == "account_flags")).scalar()
+        return int(found or 0)
 
     # -- account state ------------------------------------------------------------------
     def load_state(self, account: str) -> str | None:
@@ -135,11 +177,12 @@ class Store:
             row = conn.execute(select(t).where(t.c.account == account)).mappings().first()
         return None if row is None else dict(row)
 
-    def flags_since(self, since: float) -> list[dict[str, Any]]:
+    def flags_after(self, seq: int) -> list[dict[str, Any]]:
+        """Flags changed after change number ``seq``, in the order of their changes."""
         t = schema.account_flags
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t).where(t.c.updated_at > since)
-                                .order_by(t.c.updated_at)).mappings().all()
+            rows = conn.execute(select(t).where(t.c.seq > seq)
+                                .order_by(t.c.seq)).mappings().all()
         return [dict(r) for r in rows]
 
     def quarantined(self) -> list[dict[str, Any]]:
@@ -150,27 +193,40 @@ class Store:
         return [dict(r) for r in rows]
 
     def release(self, account: str, now: float, by: str, note: str = "") -> str | None:
-        """Mark an account released; returns its incident id, or None if it was not held."""
-        t = schema.account_flags
+        """Mark an account released; returns its incident id, or None if it was not held.
+
+        Held means its flag or its stored state says quarantined (a state written back after
+        an earlier release, or whose flag was never written). The stored state's quarantine
+        and windows are cleared: the attack's burst must not count against the owner."""
+        t, states = schema.account_flags, schema.account_states
         with self.lock, self.engine.begin() as conn:
             row = conn.execute(select(t).where(t.c.account == account)).mappings().first()
-            if row is None or not row["quarantined"]:
+            found = conn.execute(select(states.c.data).where(states.c.account == account)).first()
+            data = _state_data(found[0]) if found is not None else None
+            held = _quarantine_of(data)
+            if row is not None and row["quarantined"]:
+                incident_id, since = str(row["incident_id"]), float(row["since"])
+            elif held is not None:
+                incident_id, since = held
+            else:
                 return None
-            conn.execute(update(t).where(t.c.account == account).values(
-                quarantined=False, updated_at=now, updated_by=by, note=note))
+            values = {"quarantined": False, "updated_at": now, "updated_by": by, "note": note,
+                      "seq": self._next_flag_seq(conn)}
+            if row is None:
+                conn.execute(insert(t).values(account=account, since=since,
+                                              incident_id=incident_id, **values))
+            else:
+                conn.execute(update(t).where(t.c.account == account).values(**values))
             conn.execute(insert(schema.incident_events).values(
-                incident_id=row["incident_id"], time=now, kind="released",
+                incident_id=incident_id, time=now, kind="released",
                 data=json.dumps({"account": account, "by": by, "note": note},
                                 ensure_ascii=False)))
-            state = conn.execute(select(schema.account_states.c.data).where(
-                schema.account_states.c.account == account)).first()
-            if state is not None:
-                data = json.loads(state[0])
+            if data is not None:
                 data["quarantine"] = [False, 0.0, ""]
-                conn.execute(update(schema.account_states).where(
-                    schema.account_states.c.account == account).values(
+                data["windows"] = {}
+                conn.execute(update(states).where(states.c.account == account).values(
                     data=json.dumps(data, separators=(",", ":")), updated_at=now))
-        return str(row["incident_id"])
+        return incident_id
 
     def quarantine(self, account: str, incident_id: str, now: float, by: str,
                    note: str = "") -> bool:
@@ -182,7 +238,8 @@ class Store:
             if row is not None and row["quarantined"]:
                 return False
             values = {"quarantined": True, "since": now, "incident_id": incident_id,
-                      "updated_at": now, "updated_by": by, "note": note}
+                      "updated_at": now, "updated_by": by, "note": note,
+                      "seq": self._next_flag_seq(conn)}
             if row is None:
                 conn.execute(insert(t).values(account=account, **values))
             else:
