@@ -97,7 +97,9 @@ class Outbound:
         [], "SASL accounts never held (bulk senders such as a newsletter system)."
     )
     exempt_senders: list[str] = setting(
-        [], "Envelope senders (address or @domain) never held."
+        [], "Envelope senders (address or @domain) never held, when the sender is the account "
+        "itself (unauthenticated mail tracked by sender, or an account sending as itself); "
+        "never for a quarantined account."
     )
     track_unauthenticated: bool = setting(
         False,
@@ -226,6 +228,11 @@ class Login:
     )
     bounce_threshold: int = setting(
         20, "Bounced recipients (5.1.x) of one account in an hour that make a signal."
+    )
+    exim_dovecot_authenticators: list[str] = setting(
+        ["dovecot*"], "Exim authenticators that ask Dovecot (driver = dovecot), by the name "
+        "Exim logs (A=NAME, 'NAME authenticator failed'; shell patterns, any case): while "
+        "Dovecot's auth policy reports, their log lines are not counted again."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from tests.unit.scenarios import config
 
@@ -33,15 +34,19 @@ def test_log_logins_reach_the_login_guard(tmp_path):
 
 
 def test_dovecot_lines_are_skipped_while_the_auth_policy_reports(tmp_path):
-    """With Dovecot's auth policy reporting, its log lines would count attempts twice."""
+    """With Dovecot's auth policy reporting, its log lines of that time would count attempts
+    twice; lines from before the reports began (Oct 6) are counted."""
     rt = runtime(tmp_path)
     rt.logins.last_report = time.time()
     watcher = Watcher(rt)
+    now = datetime.fromtimestamp(time.time(), rt.cfg.tz)
     for i in range(3):
-        watcher.line("mail.log", LINE.format(i))
-        watcher.line("exim.log", EXIM.format(i))
+        watcher.line("mail.log", f"{now:%b} {now.day:2d} {now:%H:%M:%S}{LINE[15:].format(i)}")
+        watcher.line("exim.log", f"{now:%Y-%m-%d %H:%M:%S}{EXIM[24:]}")
     assert watcher.counters["skipped_logins"] == 3
     assert watcher.counters["logins"] == 3  # Exim's own authenticator failures still count
+    watcher.line("mail.log", LINE.format(3))
+    assert watcher.counters["logins"] == 4
 
 
 def test_garbage_lines_never_stop_the_watcher(tmp_path):

@@ -64,7 +64,7 @@ def parse_body(body: bytes) -> dict[str, str]:
         raise BadRequest(400, f"body is not valid UTF-8 (byte {exc.start})") from None
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also an integer of > 4300 digits
         raise BadRequest(400, f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest(400, "body must be a JSON object of attributes")

@@ -31,7 +31,10 @@ destination) uses no earlier line. A PAM line without ``rhost`` gives no event (
 counts that attempt). Secrets stay out: ``(given password: ...)`` is never kept.
 
 Lines are untrusted: the fields an attacker chooses (user names, PAM's ``ruser``) are read so
-that they cannot supply the client address, cut to a bounded length, and never raise.
+that they cannot supply the client address, cut to a bounded length, and never raise. A password
+that ``auth_verbose_passwords = plain`` writes after the address is read so too, except in a line
+of a short user name without a session id, where a password made to look like Dovecot's text can
+name another address: keep ``auth_verbose_passwords`` at ``no`` (or ``sha1``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,13 @@ _IP_CHARS = "0123456789abcdefABCDEF.:"
 _LEVELS = ("Info: ", "Warning: ", "Error: ", "Debug: ", "Fatal: ", "Panic: ")
 _FIELDS = re.compile(r": (?=user=<|method=|rip=)")
 _PHRASE_END = re.compile(r"[,)]")
+_DRIVER = re.compile(r"(?:^|: )[A-Za-z0-9_.-]{1,32}\(")  # "passwd-file(", "conn ...: pam("
+_MAX_CLOSES = 64  # "): " looked at in one auth line
+_MAX_LOGGED_USER = 64  # bytes of a user name Dovecot writes in an auth line
+_TAG_END = re.compile(r"[)>]: ")  # the end of a 2.4 auth tag: "...)<session>: ", "...): "
+_STRICT_TAIL = re.compile(r"(?: \(for LDAP bind\))?(?: \(SHA1 of given password: [0-9a-fA-F]*\))?")
+_MAX_NOTES = 100  # characters of Dovecot's notes after a reason: LDAP bind, a SHA1 in hex
+_PHRASES = ("Password mismatch", "unknown user", "invalid credentials")  # as _reason gives them
 _USUAL_FIELDS = re.compile(  # a login's fields, with nothing unusual in the user name
     r"user=<([^<>,=]*)>, method=([A-Za-z0-9-]*), rip=([0-9A-Fa-f.:]{0,45}), "
     r"lip=([0-9A-Fa-f.:]*), mpid=[0-9]*, (?:(TLS|secured), )?session=<([A-Za-z0-9+/]*)>",
@@ -126,7 +136,11 @@ def _process(rest: str) -> tuple[str, int] | None:
     if space <= 0:
         return None
     start, colon = 0, space - 1  # Dovecot's own log file: no host name
-    if rest[colon] != ":":
+    if rest[colon] != ":" and "(" in rest[:space]:  # no host name holds "(": a 2.4 tag such
+        colon = rest.find(": ")  # as "auth(a b,ip,sasl:plain)<session>: ", with a space
+        if colon < 0:
+            return None
+    elif rest[colon] != ":":
         start, colon = space + 1, rest.find(": ", space + 1)
         if colon < 0:
             return None
@@ -306,7 +320,7 @@ class DovecotLogParser:
         if message.startswith("pam_unix("):
             self._pam_unix(when, message, times, out)
             return
-        parsed = _auth_24(process, message) if "," in process else _auth_23(message)
+        parsed = _auth_24(process, message) if _is_24(process) else _auth_23(message)
         if parsed is None:
             return
         user, address, session, mechanism, driver, reason = parsed
@@ -438,44 +452,142 @@ def _tls(fields: str) -> str:
 
 
 def _auth_23(message: str) -> tuple[str, str, str, str, str, str] | None:
-    """``[...: ]driver(user,ip[,<session>]): reason`` (also Dovecot 1.x and 2.2)."""
-    close = message.find("): ")
-    for _ in range(8):  # a line of many "): " cannot make this slow
+    """``[...: ]driver(user,ip[,<session>]): reason`` (also Dovecot 1.x and 2.2).
+
+    The user name is the client's and, with an empty ``auth_username_chars``, may hold
+    ``a,10.9.9.9): Password mismatch (``; a password logged by ``auth_verbose_passwords = plain``
+    comes after the reason. So the line is split from the right: of the places where
+    ``(...): reason`` could end, the one taken is the last after which only Dovecot's own notes
+    follow (see :func:`_tail`) and whose user name fits Dovecot's 64 bytes; else the first
+    followed by Dovecot's ``(given password: ...)``; else the last with a reason."""
+    driver = _DRIVER.search(message)
+    opening = driver.end() - 1 if driver is not None else -1
+    strict = plain = last = -1
+    close = message.find("): ", opening + 1)
+    for _ in range(_MAX_CLOSES):  # a line of many "): " cannot make this slow
         if close < 0:
-            return None
-        reason = _reason(message, close + 3)
-        if reason is not None:
             break
+        kind = _tail(message, close + 3)
+        if kind is not None:
+            last = close
+            if kind == "strict" and _fits(message, opening, close):
+                strict = close
+            elif kind == "plain" and plain < 0:
+                plain = close
         close = message.find("): ", close + 3)
-    else:
+    close = strict if strict >= 0 else plain if plain >= 0 else last
+    if close < 0:
         return None
-    opening = message.rfind("(", 0, close)
-    if opening < 0:
-        return None
+    if opening < 0:  # a passdb named unusually: its "(" is the last before the reason
+        opening = message.rfind("(", 0, close)
+        if opening < 0:
+            return None
     start, limit = opening, max(0, opening - 32)  # a passdb driver's name is short
     while start > limit and (message[start - 1].isalnum() or message[start - 1] in "-_"):
         start -= 1
+    reason = _reason(message, close + 3)
+    if reason is None:
+        return None
     user, address, session, mechanism = _request(message[opening + 1 : close])
     return user, address, session, mechanism, message[start:opening], reason
 
 
-def _auth_24(process: str, message: str) -> tuple[str, str, str, str, str, str] | None:
-    """``auth(user,ip,sasl:mech)<session>`` / ``auth-worker(user,ip)<pid><session>`` with
-    ``[request [N]: ]driver: reason``."""
-    opening, close = process.find("("), process.rfind(")")
-    if opening < 0 or close < opening:
-        return None
-    user, address, _, mechanism = _request(process[opening + 1 : close])
-    session = process[close + 1 :].rpartition("<")[2].rstrip(">")
-    if message.startswith("request ["):
-        message = _strip_level(message.partition("]: ")[2])
-    driver, colon, text = message.partition(": ")
-    if not colon:
-        driver, text = "", driver
-    reason = _reason(text, 0)
+def _fits(message: str, opening: int, close: int) -> bool:
+    """Whether the user name of ``driver(user,ip...)`` ending at ``close`` is one Dovecot could
+    have written (see :func:`_user_fits`)."""
+    return opening < 0 or _user_fits(message, opening + 1, close)
+
+
+def _user_fits(text: str, start: int, end: int) -> bool:
+    """Whether ``user,ip[,...]`` at ``text[start:end]`` has a user name Dovecot could have
+    written: it cuts user names to 64 bytes (``MAX_LOG_USERNAME_LEN``)."""
+    if end - start > _MAX_LOGGED_USER + 200:  # with an address, "master" and a session
+        return False
+    user = _request(text[start:end])[0]
+    return len(user.encode("utf-8", errors="replace")) <= _MAX_LOGGED_USER
+
+
+def _tail(message: str, at: int) -> str | None:
+    """What follows the failure at ``message[at:]``: None when it is no failure; ``strict`` when
+    only Dovecot's notes follow its reason (``(for LDAP bind)``, ``(SHA1 of given password:
+    HEX)``, PAM's cause); ``plain`` when its ``(given password: ...)`` note ends the line; else
+    ``other`` (more text follows: that reason was written into a user name)."""
+    reason = _reason(message, at)
     if reason is None:
         return None
+    if reason in _PHRASES:
+        notes = at + len(reason)
+        if len(message) - notes <= _MAX_NOTES and _STRICT_TAIL.fullmatch(message, notes):
+            return "strict"
+        if message.startswith(" (for LDAP bind)", notes):
+            notes += 16
+        if message.startswith(" (given password: ", notes) and message.endswith(")"):
+            return "plain"
+        return "other"
+    cause = at + 27  # after "pam_authenticate() failed: "
+    given = message.find(" (given password: ", cause)
+    if message.find("): ", cause, len(message) if given < 0 else given) >= 0:
+        return "other"
+    if given < 0:
+        return "strict"
+    return "plain" if message.endswith(")") else "other"
+
+
+def _is_24(process: str) -> bool:
+    """Whether an auth process tag is Dovecot 2.4's, which names the request: ``auth(user,ip,
+    sasl:mech)<session>``, ``auth-worker(user,ip)<pid><session>``, or one cut short by a ``: ``
+    in its user name (older: ``auth(default)``, ``auth-worker(4100)``)."""
+    if "," in process:
+        return True
+    return process.startswith(("auth(", "auth-worker(")) and not process.endswith(")")
+
+
+def _auth_24(process: str, message: str) -> tuple[str, str, str, str, str, str] | None:
+    """``auth(user,ip,sasl:mech)<session>`` / ``auth-worker(user,ip)<pid><session>`` with
+    ``[request [N]: ]driver: reason``. The user name may hold ``)<x>: sql: Password mismatch
+    (``, so the tag is taken as in :func:`_auth_23`: it ends at the last ``>: `` or ``): ``
+    after which only Dovecot's text follows."""
+    text = f"{process}: {message}"
+    opening = text.find("(")
+    strict = plain = last = -1
+    for count, found in enumerate(_TAG_END.finditer(text, opening + 1)):
+        if count >= _MAX_CLOSES:  # a line of many ">: " cannot make this slow
+            break
+        parsed = _driver_reason(text, found.end())
+        if parsed is None:
+            continue
+        last = found.start()
+        kind = parsed[2]
+        if kind == "strict" and _user_fits(text, opening + 1, text.rfind(")", 0, last + 1)):
+            strict = last
+        elif kind == "plain" and plain < 0:
+            plain = last
+    end = strict if strict >= 0 else plain if plain >= 0 else last
+    if end < 0:
+        return None
+    close = text.rfind(")", 0, end + 1)
+    if opening < 0 or close < opening:
+        return None
+    user, address, _, mechanism = _request(text[opening + 1 : close])
+    session = text[close + 1 : end + 1].rpartition("<")[2].rstrip(">")
+    driver, reason, _ = _driver_reason(text, end + 3) or ("", "", "")
     return user, address, session, mechanism, driver, reason
+
+
+def _driver_reason(text: str, at: int) -> tuple[str, str, str] | None:
+    """``[Info: ][request [N]: ][Info: ]driver: reason`` at ``text[at:]`` → (driver, reason,
+    what follows the reason: see :func:`_tail`), or None when it is no failure."""
+    message = _strip_level(text[at:])
+    if message.startswith("request ["):
+        message = _strip_level(message.partition("]: ")[2])
+    driver, colon, rest = message.partition(": ")
+    if not colon:
+        driver, rest = "", driver
+    reason = _reason(rest, 0)
+    kind = _tail(rest, 0) if reason is not None else None
+    if reason is None or kind is None:
+        return None
+    return driver, reason, kind
 
 
 def _rhost(message: str) -> tuple[str, str] | None:

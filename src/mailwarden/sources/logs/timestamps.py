@@ -151,10 +151,11 @@ class SyslogClock:
         return self._year, True
 
     def _guess_year(self, fields: tuple[int, int, int, int]) -> int:
-        """The latest year that puts ``fields`` no later than ``not_after`` (plus slack)."""
+        """The latest year that puts ``fields`` no later than ``not_after`` (plus slack): also
+        the next year, for a line of New Year's first minutes read just before midnight."""
         limit = time.time() if self._not_after is None else self._not_after
         year = datetime.fromtimestamp(limit, self._tz).year
-        for candidate in (year, year - 1, year - 2, year - 3, year - 4):
+        for candidate in (year + 1, year, year - 1, year - 2, year - 3, year - 4):
             try:
                 moment = datetime(candidate, *fields, tzinfo=self._tz).timestamp()
             except ValueError:  # 29 February in a common year
