@@ -3,6 +3,25 @@
 Checks happen at RCPT (each recipient adds to the message seen so far); the message is counted
 at END-OF-MESSAGE with Postfix's ``recipient_count``; ``instance`` ties a message's requests
 together. HOLD applies to the whole message, so one held recipient holds the message.
+
+Parallel sessions: a message is counted only when it ends, so sessions that all pass RCPT
+before any of them ends would each have been judged against the same, uncounted windows. The
+END-OF-MESSAGE request is therefore decided again (after the messages that ended before it were
+counted; the fast path keeps it cheap) unless RCPT already held it, and Postfix honours HOLD
+there (``smtpd_end_of_data_restrictions``).
+
+Where END-OF-MESSAGE requests come from is tracked per service (the listener's
+``server_address``/``server_port`` and ``policy_context``, Postfix 3.1+; one service in
+``master.cf`` is one listener): on a service that has sent one, messages are counted when they
+end; on a service that has not (yet), each message is counted at its first RCPT, so a
+submission port without ``smtpd_end_of_data_restrictions`` is never left uncounted because
+another port has them. A Postfix that sends no server attributes is one service.
+
+Memory: a message in progress keeps its recipient count, and a bounded sample of recipients
+(the first ``KEEP_RECIPIENTS``, plus one per new external domain) for the signals and the
+learning; all messages together keep at most ``MAX_KEPT`` recipients beyond the first
+``MIN_KEEP`` of each, and a held message keeps
+no more, so each RCPT costs bounded work however many recipients the message has.
 """
 
 from __future__ import annotations
@@ -22,11 +41,17 @@ from mailwarden.store.store import Batch
 log = logging.getLogger("mailwarden.guard")
 
 MAX_INSTANCES = 20000
-MAX_RECIPIENTS = 1000
 INSTANCE_TTL = 3600.0
+KEEP_RECIPIENTS = 200  # recipients kept per message (the engine learns at most 200 a message)
+KEEP_DOMAINS = 512  # beyond those, one recipient per new external domain (windows keep 512)
+MAX_KEPT = 200_000  # recipients kept over all unfinished messages, beyond the first MIN_KEEP
+MIN_KEEP = 8  # recipients every message keeps, whatever the others keep
+MAX_SERVICES = 256
+
+Service = tuple[str, str, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     """A message in progress on one SMTP session."""
 
@@ -34,9 +59,18 @@ class Message:
     sender: str
     client: str
     first: float
-    recipients: list[str] = field(default_factory=list)
+    service: Service = ("", "", "")
+    recipients: list[str] = field(default_factory=list)  # a bounded sample, lower case
+    domains: set[str] = field(default_factory=set)  # external domains of ``recipients``
+    size: int = 0  # RCPT requests seen
     verdict: Verdict | None = None
     counted: bool = False
+
+
+def service_of(attrs: dict[str, str]) -> Service:
+    """The smtpd service a request comes from (its listener and policy context)."""
+    return (attrs.get("server_address", ""), attrs.get("server_port", ""),
+            attrs.get("policy_context", ""))
 
 
 def _as_int(value: str) -> int:
@@ -56,7 +90,8 @@ class OutboundGuard:
         self.messages: OrderedDict[str, Message] = OrderedDict()
         self.batch = Batch()
         self.counters = {"requests": 0, "held": 0, "incidents": 0}
-        self.eom_seen = False
+        self.eom_services: set[Service] = set()  # services that send END-OF-MESSAGE
+        self.kept = 0  # recipients kept over all messages in ``messages``
         self.warned_no_eom = False
 
     def account_of(self, attrs: dict[str, str]) -> str:
@@ -84,16 +119,46 @@ class OutboundGuard:
             account = self.account_of(attrs)
             if not account:
                 return None
-            msg = Message(account, attrs.get("sender", ""), attrs.get("client_address", ""), now)
+            msg = Message(account, attrs.get("sender", ""), attrs.get("client_address", ""), now,
+                          service_of(attrs))
             self.messages[key] = msg
             if len(self.messages) > MAX_INSTANCES:
-                self.messages.popitem(last=False)
+                self.kept -= len(self.messages.popitem(last=False)[1].recipients)
         return msg
 
+    def _forget(self, key: str) -> None:
+        msg = self.messages.pop(key, None)
+        if msg is not None:
+            self.kept -= len(msg.recipients)
+
+    def _add(self, msg: Message, recipient: str) -> None:
+        """One more recipient; kept when within the sample (see the module docstring)."""
+        msg.size += 1
+        if self.kept >= MAX_KEPT and len(msg.recipients) >= MIN_KEEP:
+            return
+        lower, domain, internal = self.engine.where(recipient)
+        if len(msg.recipients) < KEEP_RECIPIENTS:
+            msg.recipients.append(lower)
+        elif internal or domain in msg.domains or len(msg.domains) >= KEEP_DOMAINS:
+            return
+        else:
+            msg.recipients.append(lower)
+        self.kept += 1
+        if not internal:
+            msg.domains.add(domain)
+
+    def _submission(self, msg: Message, attrs: dict[str, str], count: int, now: float
+                    ) -> Submission:
+        """The message as far as seen; ``count`` is Postfix's recipient_count (0 at RCPT):
+        recipients beyond the kept sample count through it."""
+        rcpts = tuple(msg.recipients)
+        if not count and msg.size > len(rcpts):
+            count = msg.size
+        return Submission(now, msg.account, msg.sender, rcpts, count, msg.client,
+                          attrs.get("queue_id", ""), attrs.get("instance", ""))
+
     def _decide(self, msg: Message, attrs: dict[str, str], count: int, now: float) -> Verdict:
-        sub = Submission(now, msg.account, msg.sender, tuple(msg.recipients), count,
-                         msg.client, attrs.get("queue_id", ""), attrs.get("instance", ""))
-        verdict = self.engine.check(sub)
+        verdict = self.engine.check(self._submission(msg, attrs, count, now))
         if verdict.incident is not None:
             self._opened(verdict.incident, now)
         return verdict
@@ -103,39 +168,45 @@ class OutboundGuard:
         msg = self._message(attrs, now)
         if msg is None:
             return "DUNNO"
-        if len(msg.recipients) < MAX_RECIPIENTS:
-            msg.recipients.append(attrs.get("recipient", "").lower())
-        if msg.verdict is None or not msg.verdict.hold:
+        if msg.verdict is not None and msg.verdict.hold:
+            msg.size += 1  # held: the whole message is, nothing more to keep or decide
+        else:
+            self._add(msg, attrs.get("recipient", ""))
             msg.verdict = self._decide(msg, attrs, 0, now)
-        if not self.eom_seen and not msg.counted:
+        if not msg.counted and msg.service not in self.eom_services:
             self._count_at_rcpt(msg, attrs, now)
         return self.action(msg.verdict)
 
     def _count_at_rcpt(self, msg: Message, attrs: dict[str, str], now: float) -> None:
-        """Without END-OF-MESSAGE requests (smtpd_end_of_data_restrictions not configured),
-        count each message at its first RCPT, so that bursts are still seen."""
+        """Without END-OF-MESSAGE requests from this service (smtpd_end_of_data_restrictions
+        not configured for it), count each message at its first RCPT, so that bursts are
+        still seen."""
         if not self.warned_no_eom:
-            log.warning("no END-OF-MESSAGE policy requests seen yet: counting messages at RCPT; "
-                        "configure smtpd_end_of_data_restrictions (docs/postfix.md)")
+            log.warning("no END-OF-MESSAGE policy requests seen yet from a service: counting its "
+                        "messages at RCPT; configure smtpd_end_of_data_restrictions "
+                        "(docs/postfix.md)")
             self.warned_no_eom = True
         msg.counted = True
-        sub = Submission(now, msg.account, msg.sender, tuple(msg.recipients), 0, msg.client,
-                         attrs.get("queue_id", ""), attrs.get("instance", ""))
         assert msg.verdict is not None
-        self.engine.commit(sub, msg.verdict.hold and self.cfg.outbound.mode != "warn")
+        self.engine.commit(self._submission(msg, attrs, 0, now),
+                           msg.verdict.hold and self.cfg.outbound.mode != "warn")
 
     def end_of_message(self, attrs: dict[str, str]) -> str:
         now = self.clock()
         msg = self._message(attrs, now)
         if msg is None:
             return "DUNNO"
-        self.messages.pop(attrs.get("instance", ""), None)
-        self.eom_seen = True
+        self._forget(attrs.get("instance", ""))
+        if msg.service not in self.eom_services and len(self.eom_services) < MAX_SERVICES:
+            self.eom_services.add(msg.service)
         count = _as_int(attrs.get("recipient_count", "0"))
-        if msg.verdict is None or (not msg.verdict.hold and self.engine.quarantined(msg.account)):
+        # decide again unless RCPT held it: messages of parallel sessions that ended since were
+        # counted (a message counted at RCPT is re-decided only for a quarantine, since deciding
+        # it again would count it twice)
+        if msg.verdict is None or (not msg.verdict.hold and (
+                not msg.counted or self.engine.quarantined(msg.account))):
             msg.verdict = self._decide(msg, attrs, count, now)
-        sub = Submission(now, msg.account, msg.sender, tuple(msg.recipients), count,
-                         msg.client, attrs.get("queue_id", ""), attrs.get("instance", ""))
+        sub = self._submission(msg, attrs, count, now)
         held = msg.verdict.hold and self.cfg.outbound.mode != "warn"
         if not msg.counted:
             self.engine.commit(sub, held)
@@ -190,7 +261,7 @@ class OutboundGuard:
             key, msg = next(iter(self.messages.items()))
             if msg.first > now - INSTANCE_TTL:
                 break
-            del self.messages[key]
+            self._forget(key)
 
     def take_batch(self) -> Batch:
         batch, self.batch = self.batch, Batch()

@@ -9,6 +9,7 @@ what the account usually does. Hourly records keep memory bounded however much i
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,20 @@ def remember(seen: dict[str, float], key: str, t: float, cap: int) -> None:
     if len(seen) > cap:
         oldest = sorted(seen.items(), key=lambda kv: kv[1])[: len(seen) - cap]
         for k, _ in oldest:
+            del seen[k]
+
+
+def merge(seen: dict[str, float], new: dict[str, float], cap: int) -> None:
+    """``remember`` every entry of ``new``, trimming once at the end: the same set (the
+    ``cap`` most recent), without a sort of the whole map per new entry."""
+    for key, t in new.items():
+        if key:
+            last = seen.get(key)
+            if last is None or last < t:
+                seen[key] = t
+    excess = len(seen) - cap
+    if excess > 0:
+        for k, _ in heapq.nsmallest(excess, seen.items(), key=lambda kv: kv[1]):
             del seen[k]
 
 
@@ -127,8 +142,7 @@ class Baseline:
             (self.countries, p.countries, cap), (self.senders, p.senders, cap),
             (self.correspondents, p.recipients, max_correspondents),
         ):
-            for key, seen in theirs.items():
-                remember(mine, key, seen, limit)
+            merge(mine, theirs, limit)
 
     def weeks(self) -> float:
         return max(1.0, (self.last_seen - self.first_seen) / WEEK)

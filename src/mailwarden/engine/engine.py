@@ -72,7 +72,7 @@ class Engine:
         self.exempt_accounts = frozenset(a.lower() for a in cfg.outbound.exempt_accounts)
         self.exempt_senders = frozenset(s.lower() for s in cfg.outbound.exempt_senders)
         self.exempting = bool(self.exempt_accounts or self.exempt_senders)
-        self._hours: dict[int, tuple[int, int]] = {}
+        self._hours: dict[int, tuple[int, int, int]] = {}
         self.queue_ids: OrderedDict[str, str] = OrderedDict()
         self._internal: dict[str, bool] = {}
         self._addresses: dict[str, tuple[str, str, bool]] = {}
@@ -101,21 +101,42 @@ class Engine:
         return found
 
     def exempt(self, sub: Submission) -> bool:
-        sender = sub.sender.lower()
-        return (sub.account.lower() in self.exempt_accounts or sender in self.exempt_senders
-                or ("@" + domain_of(sender)) in self.exempt_senders)
+        """An exempt account, or an exempt envelope sender that is the account itself.
 
-    def hours(self, t: float) -> tuple[int, int]:
-        """(hour of week 0..167 with Monday 00h = 0, hour of day) in the organisation's zone."""
-        key = int(t // 3600)
+        The envelope sender is the client's choice: a stolen login must not borrow another
+        address's exemption with ``MAIL FROM:<noreply@...>``. ``exempt_senders`` therefore
+        applies only when the sender is the account (unauthenticated mail tracked by its
+        sender, or an account sending as itself); see docs/outbound-guard.md.
+        """
+        account = sub.account.lower()
+        if account in self.exempt_accounts:
+            return True
+        sender = sub.sender.lower()
+        return sender == account and (
+            sender in self.exempt_senders or ("@" + domain_of(sender)) in self.exempt_senders)
+
+    def _local(self, t: float) -> tuple[int, int, int]:
+        """(hour of week, hour of day, local hour number) at ``t``, cached per minute: zones
+        with half-hour (and 45-minute) offsets change hour in the middle of a UTC hour."""
+        key = int(t // 60)
         found = self._hours.get(key)
         if found is None:
             local = datetime.fromtimestamp(t, self.cfg.tz)
-            found = (local.weekday() * 24 + local.hour, local.hour)
+            found = (local.weekday() * 24 + local.hour, local.hour,
+                     local.toordinal() * 24 + local.hour)
             if len(self._hours) > 10000:
                 self._hours.clear()
             self._hours[key] = found
         return found
+
+    def hours(self, t: float) -> tuple[int, int]:
+        """(hour of week 0..167 with Monday 00h = 0, hour of day) in the organisation's zone."""
+        found = self._local(t)
+        return found[0], found[1]
+
+    def local_hour(self, t: float) -> int:
+        """A number for the local clock hour of ``t`` (the fast path's hour)."""
+        return self._local(t)[2]
 
     def _context(self, sub: Submission, state: AccountState) -> Context:
         rcpts = tuple(r.lower() for r in sub.recipients)
@@ -140,9 +161,11 @@ class Engine:
     # -- decisions ----------------------------------------------------------------------
     def check(self, sub: Submission) -> Verdict:
         """Decide a message (at RCPT time: its recipients so far). Learns nothing."""
-        if not sub.account or (self.exempting and self.exempt(sub)):
+        if not sub.account:
             return ALLOW
         state = self.states.get(sub.account)
+        if self.exempting and not state.quarantined and self.exempt(sub):
+            return ALLOW  # a quarantined account is held, exempt or not
         room = state.headroom
         if room is not None and self._fits(room, state, sub):
             return ALLOW  # what the full check would say: nothing found
@@ -156,7 +179,9 @@ class Engine:
         reasons = [r for s in self.signals if (r := s.evaluate(ctx)) is not None]
         score = sum(r.weight for r in reasons)
         if not reasons and self.quiets is not None:
-            state.headroom = measure(ctx, [quiet(ctx) for quiet in self.quiets])
+            state.headroom = room = measure(ctx, [quiet(ctx) for quiet in self.quiets])
+            if room is not None:
+                room.hour = self.local_hour(sub.time)
         if score < self.cfg.outbound.hold_threshold:
             return Verdict(False, score, reasons)
         incident = self._open(ctx, score, reasons)
@@ -171,7 +196,7 @@ class Engine:
     def _fits(self, room: Headroom, state: AccountState, sub: Submission) -> bool:
         """The message is like the one the headroom was measured on and fits in it."""
         t = sub.time
-        if (t < room.since or int(t // 3600) != room.hour or sub.client_address != room.client
+        if (t < room.since or self._local(t)[2] != room.hour or sub.client_address != room.client
                 or sub.sender != room.sender or state.quarantined):
             return False
         pending = state.pending
@@ -304,14 +329,23 @@ class Engine:
         return self.states.get(account).quarantined
 
     def release(self, account: str) -> bool:
-        """Lift an account's quarantine; True when it was quarantined."""
+        """Lift an account's quarantine; True when it was quarantined.
+
+        A release means an administrator secured the account: the attack's burst must not
+        count against the owner's own mail, and the suspicious login that led to it must not
+        hold the owner's next message and open a new incident. Both are reset on every
+        release, also when the state came back from the store with its quarantine already
+        lifted there (the store's release writes the flag, not the windows)."""
         state = self.states.get(account)
         was = state.quarantined
         state.quarantined = False
         state.quarantine_incident = ""
         state.headroom = None
-        if was:  # the attack's burst must not count against the account's own mail
-            state.windows = Windows()
+        state.windows = Windows()
+        state.bounces = None
+        if state.logins is not None:
+            state.logins.risk_until = 0.0
+            state.logins.risk_reasons = []
         self.states.changed(state)
         return was
 

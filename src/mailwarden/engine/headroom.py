@@ -4,7 +4,7 @@ When a full check finds nothing, every signal says where it would go on finding 
 ``Quiet``). ``Headroom`` folds these into a few numbers for the account: how many more
 messages, recipients, external recipients and new recipient domains fit in its windows, and
 how many recipients one message may have. As long as the next messages come from the same
-client address and sender in the same clock hour, nothing the baseline depends on changed,
+client address and sender in the same local clock hour, nothing the baseline depends on changed,
 and they fit in what is left, the full check would find nothing again: the ordinary decision
 is a few comparisons. Anything else (a new client, sender, hour or unknown recipient, a
 learned hour, a quarantine, a bounce, spent headroom) takes the full check, which measures
@@ -35,7 +35,7 @@ class Headroom:
                  still: tuple[Still, ...]) -> None:
         sub = ctx.sub
         self.since = sub.time
-        self.hour = int(sub.time // 3600)
+        self.hour = int(sub.time // 3600)  # the engine sets its local clock hour (half-hour zones)
         self.client = sub.client_address
         self.sender = sub.sender
         self.known = known

@@ -58,12 +58,15 @@ class Window:
         if bucket is None:
             newest = max(buckets, default=idx)
             if idx <= newest - self.n:
-                return  # older than the window: nothing to count
-            if self.first <= max(idx, newest) - self.n:
-                self._drop(max(idx, newest) - self.n)
-            bucket = buckets[idx] = [0, 0, 0]
-            if idx < self.first:
-                self.first = idx
+                self._step_back(newest - idx)
+                buckets = self.buckets
+                bucket = buckets[idx]  # the newest bucket, moved back to the event's time
+            else:
+                if self.first <= max(idx, newest) - self.n:
+                    self._drop(max(idx, newest) - self.n)
+                bucket = buckets[idx] = [0, 0, 0]
+                if idx < self.first:
+                    self.first = idx
         bucket[0] += 1
         bucket[1] += recipients
         bucket[2] += external
@@ -73,6 +76,20 @@ class Window:
         sums[2] += external
         if domains:
             self._add_domains(t, domains)
+
+    def _step_back(self, shift: int) -> None:
+        """An event older than the whole window: the clock stepped back (a VM restored, a bad
+        NTP or RTC time; or logs imported out of order). Dropping it would stop all counting
+        until the clock is back where it was; counting it in the newest bucket would keep that
+        bucket in the window for as long as the step (a minute window holding hours of mail).
+        Time does not go backwards inside a window: the window moves back with the clock,
+        carrying what it holds, so the newest bucket is the event's and counting goes on."""
+        self.buckets = {i - shift: b for i, b in self.buckets.items()}
+        self.first = min(self.buckets, default=_NONE)
+        if self.domains:
+            seconds = shift * self.width
+            self.domains = {d: last - seconds for d, last in self.domains.items()}
+            self.oldest_domain = min(self.domains.values())
 
     def _drop(self, upto: int) -> None:
         """Forget the buckets with index ``upto`` or lower."""
