@@ -6,9 +6,9 @@ together. HOLD applies to the whole message, so one held recipient holds the mes
 
 Parallel sessions: a message is counted only when it ends, so sessions that all pass RCPT
 before any of them ends would each have been judged against the same, uncounted windows. The
-END-OF-MESSAGE request is therefore decided again (after the messages that ended before it were
-counted; the fast path keeps it cheap) unless RCPT already held it, and Postfix honours HOLD
-there (``smtpd_end_of_data_restrictions``).
+END-OF-MESSAGE request is therefore decided again when other messages of the account were
+counted since its last RCPT decision (and unless RCPT already held it), and Postfix honours HOLD
+there (``smtpd_end_of_data_restrictions``). A message alone on its account is not decided twice.
 
 Where END-OF-MESSAGE requests come from is tracked per service (the listener's
 ``server_address``/``server_port`` and ``policy_context``, Postfix 3.1+; one service in
@@ -65,6 +65,7 @@ class Message:
     size: int = 0  # RCPT requests seen
     verdict: Verdict | None = None
     counted: bool = False
+    commits: int = -1  # the account's counted messages when this one was last decided
 
 
 def service_of(attrs: dict[str, str]) -> Service:
@@ -159,6 +160,7 @@ class OutboundGuard:
 
     def _decide(self, msg: Message, attrs: dict[str, str], count: int, now: float) -> Verdict:
         verdict = self.engine.check(self._submission(msg, attrs, count, now))
+        msg.commits = self.engine.commits(msg.account)
         if verdict.incident is not None:
             self._opened(verdict.incident, now)
         return verdict
@@ -200,11 +202,13 @@ class OutboundGuard:
         if msg.service not in self.eom_services and len(self.eom_services) < MAX_SERVICES:
             self.eom_services.add(msg.service)
         count = _as_int(attrs.get("recipient_count", "0"))
-        # decide again unless RCPT held it: messages of parallel sessions that ended since were
-        # counted (a message counted at RCPT is re-decided only for a quarantine, since deciding
-        # it again would count it twice)
+        # decide again unless RCPT held it, when messages of the account's parallel sessions
+        # were counted since its last decision (otherwise the windows are as RCPT saw them, or
+        # emptier), or when the account is quarantined (a message counted at RCPT is re-decided
+        # only for a quarantine, since deciding it again would count it twice)
         if msg.verdict is None or (not msg.verdict.hold and (
-                not msg.counted or self.engine.quarantined(msg.account))):
+                self.engine.quarantined(msg.account) or (
+                    not msg.counted and self.engine.commits(msg.account) != msg.commits))):
             msg.verdict = self._decide(msg, attrs, count, now)
         sub = self._submission(msg, attrs, count, now)
         held = msg.verdict.hold and self.cfg.outbound.mode != "warn"

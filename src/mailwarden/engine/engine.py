@@ -249,6 +249,7 @@ class Engine:
         ext_count = len(external) + max(0, sub.recipient_count - len(rcpts)) * bool(external)
         domains = frozenset(external)
         state.windows.add(sub.time, sub.size, ext_count, domains)
+        state.commits += 1
         if state.headroom is not None:
             state.headroom.spend(sub.size, ext_count, len(domains))
         if not held:
@@ -324,6 +325,11 @@ class Engine:
         """Learn every pending message older than the settle period, for all accounts."""
         for state in self.states:
             self._settle(state, now)
+
+    def commits(self, account: str) -> int:
+        """Messages of the account counted since its state was made or loaded: the guard
+        decides a message again at its end only when others were counted meanwhile."""
+        return self.states.get(account).commits
 
     def quarantined(self, account: str) -> bool:
         return self.states.get(account).quarantined

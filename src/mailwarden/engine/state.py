@@ -30,8 +30,8 @@ def bounce_window() -> Window:
 class AccountState:
     """Everything the engine knows about one account."""
 
-    __slots__ = ("account", "baseline", "bounces", "headroom", "limits", "logins", "pending",
-                 "quarantine_incident", "quarantine_since", "quarantined", "windows")
+    __slots__ = ("account", "baseline", "bounces", "commits", "headroom", "limits", "logins",
+                 "pending", "quarantine_incident", "quarantine_since", "quarantined", "windows")
 
     def __init__(self, account: str) -> None:
         self.account = account
@@ -47,6 +47,8 @@ class AccountState:
         self.limits: tuple[tuple[int, int], dict[str, int]] | None = None
         # what the account may still send without a full check (engine/headroom.py); derived
         self.headroom: Headroom | None = None
+        # messages counted since the state was made or loaded; derived, never stored
+        self.commits = 0
 
     def to_json(self) -> str:
         return json.dumps({
