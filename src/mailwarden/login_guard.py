@@ -24,6 +24,10 @@ log = logging.getLogger("mailwarden.login")
 TLS_YES = {"tls", "yes", "true", "1", "secured", "ssl"}
 
 
+MAX_FIELD = 320  # characters of a login or address kept (the store's columns; log parsers cut
+# their fields the same way)
+
+
 def login_from_attrs(attrs: dict[str, str], now: float, success: bool) -> Login:
     """A Login from Dovecot's auth policy attributes; BadRequest naming a missing one."""
     for required in ("login", "remote"):
@@ -31,7 +35,8 @@ def login_from_attrs(attrs: dict[str, str], now: float, success: bool) -> Login:
             raise BadRequest(400, f"missing attribute {required!r}")
     tls = attrs.get("tls")
     return Login(
-        time=now, account=attrs["login"].strip().lower(), address=attrs["remote"].strip(),
+        time=now, account=attrs["login"].strip().lower()[:MAX_FIELD],
+        address=attrs["remote"].strip()[:MAX_FIELD],
         success=success, protocol=attrs.get("protocol", "").lower(),
         mechanism=attrs.get("mechanism", attrs.get("mech", "")), source="dovecot-policy",
         details={k: v for k, v in attrs.items() if k in ("session_id", "fail_type",

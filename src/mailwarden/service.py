@@ -63,6 +63,12 @@ class Runtime:
         self.logins = LoginGuard(cfg, LoginEngine(cfg, self.states, self.engine.geo))
         self.last_flag = self.store.flag_seq()  # the store's flag changes applied so far
         self.unwritten = Batch()  # records of failed writes, written with the next flush
+        self.write_failures = 0  # failed flushes in a row
+        if cfg.outbound.exempt_senders:
+            log.warning("[outbound] exempt_senders applies only when the sender is the account "
+                        "itself (or unauthenticated mail tracked by sender), never to another "
+                        "account sending as it: list bulk-sending SASL accounts in "
+                        "exempt_accounts (docs/outbound-guard.md)")
         self.notify: notify.Dispatcher | None = None
         self.response: ResponseRunner | None = None
         self.responding: set[asyncio.Future[None]] = set()
@@ -344,19 +350,63 @@ async def flush(rt: Runtime, everything: bool) -> bool:
     """One write-behind flush; False when the store failed (what it held is kept for the
     next: see ``Runtime.failed``). Notifications and playbooks follow only a stored batch."""
     batch = await rt.collect_politely(everything=everything)
+    loop = asyncio.get_running_loop()
     try:
-        await asyncio.get_running_loop().run_in_executor(None, rt.store.write, batch,
-                                                         time.time())
+        await loop.run_in_executor(None, rt.store.write, batch, time.time())
     except Exception:  # the store must never stop decisions; retry next round
+        rt.write_failures += 1
+        if rt.write_failures >= SPLIT_AFTER:
+            written, refused = await loop.run_in_executor(None, write_each, rt.store, batch,
+                                                          time.time())
+            if written:  # the store works: what it refuses on its own blocked every write
+                _refused(refused)
+                rt.write_failures = 0
+                rt.written(written)
+                rt.respond([incident.id for incident in written.incidents])
+                return True
         rt.failed(batch)
         u = rt.unwritten
         log.exception("write-behind flush failed; kept for the next: %d incidents, %d flags, "
                       "%d decisions, %d findings, %d states out of memory", len(u.incidents),
                       len(u.flags), len(u.decisions), len(u.findings), len(rt.evicted))
         return False
+    rt.write_failures = 0
     rt.written(batch)
     rt.respond([incident.id for incident in batch.incidents])
     return True
+
+
+SPLIT_AFTER = 3  # failed flushes in a row before the batch is written one record at a time
+BATCH_KINDS = ("incidents", "flags", "events", "states", "decisions", "findings")
+
+
+def write_each(store: Store, batch: Batch, now: float) -> tuple[Batch, Batch]:
+    """Write ``batch`` one record at a time (incidents before their timeline): what was
+    written and what the store refused. After failed flushes in a row, this tells a store that
+    is down (it refuses everything: all is kept for later) from one record the store cannot
+    hold (say, a value longer than its column), which would otherwise fail every later write
+    with it: incidents, quarantine flags, the playbooks and notifications after them."""
+    written, refused = Batch(), Batch()
+    for kind in BATCH_KINDS:
+        for record in getattr(batch, kind):
+            one = Batch()
+            getattr(one, kind).append(record)
+            try:
+                store.write(one, now)
+            except Exception:
+                getattr(refused, kind).append(record)
+            else:
+                getattr(written, kind).append(record)
+    return written, refused
+
+
+def _refused(refused: Batch) -> None:
+    """Say, loudly, which records the store refused on their own (they are dropped)."""
+    for kind in BATCH_KINDS:
+        records = getattr(refused, kind)
+        if records:
+            log.critical("the store refused %d %s one by one while it wrote the others: dropped "
+                         "(first: %.300r)", len(records), kind, records[0])
 
 
 async def final_flush(rt: Runtime) -> bool:

@@ -316,3 +316,55 @@ def test_a_client_that_does_not_read_answers_is_paused_and_loses_no_answer():
 
     buffered, answers = asyncio.run(run())
     assert buffered < 1_000_000 and answers == requests
+
+
+def test_one_record_the_store_cannot_hold_does_not_block_every_later_write(tmp_path, caplog):
+    """A record the store refuses on its own (as PostgreSQL refuses a value longer than its
+    column) fails every flush it is in; after SPLIT_AFTER failures in a row the batch is written
+    one record at a time: the incident, the quarantine flag and the held decisions land (and the
+    playbook gets the incident), the refused record is dropped and named in the log."""
+    rt = runtime(tmp_path)
+    real = rt.store.write
+
+    def refuses_the_poison(batch, now):
+        if any(f.get("account") == "poison" for f in batch.findings):
+            raise RuntimeError("value too long for type character varying(320)")
+        return real(batch, now)
+
+    rt.store.write = refuses_the_poison
+    rt.logins.batch.findings.append({"account": "poison", "signal": "brute_force_account"})
+    responded: list[str] = []
+    rt.respond = responded.extend  # type: ignore[method-assign]
+
+    async def run():
+        results = [await service.flush(rt, everything=False)]
+        burst(rt)  # the takeover: an incident and a quarantine while the poison is kept
+        for _ in range(3):
+            results.append(await service.flush(rt, everything=False))
+        return results
+
+    assert service.SPLIT_AFTER == 3
+    assert asyncio.run(run()) == [False, False, True, True]
+    other = Store(rt.cfg.store_url)
+    assert [i["account"] for i in other.incidents()] == [A]
+    assert [q["account"] for q in other.quarantined()] == [A]
+    assert {d["queue_id"] for d in other.decisions()} == {"Q8", "Q9", "Q10", "Q11"}
+    assert responded == [i["id"] for i in other.incidents()]
+    assert rt.unwritten.findings == [] and rt.write_failures == 0
+    assert any("refused 1 findings" in r.getMessage() for r in caplog.records)
+
+
+def test_a_store_that_is_down_is_not_split_into_dropped_records(tmp_path):
+    """When the store refuses every record (it is down), nothing is dropped: all is kept."""
+    rt = runtime(tmp_path)
+    burst(rt)
+    flaky(rt.store, 10_000)
+
+    async def run():
+        for _ in range(service.SPLIT_AFTER + 2):
+            assert not await service.flush(rt, everything=False)
+
+    asyncio.run(run())
+    assert [i.account for i in rt.unwritten.incidents] == [A]
+    assert [f["account"] for f in rt.unwritten.flags] == [A]
+    assert {d["queue_id"] for d in rt.unwritten.decisions} == {"Q8", "Q9", "Q10", "Q11"}
