@@ -12,6 +12,7 @@ from typing import Any
 from mailwarden.sources import milter_codec as mc
 from mailwarden.sources.milter import MilterHandler, MilterServer
 from mailwarden.sources.milter_codec import Packet, PacketReader, encode
+from mailwarden.sources.milter_session import MilterActions, MilterMessage
 
 # What Postfix 3.7 offers with milter_protocol = 6 (milter8.c): every action, and every
 # protocol step of version 6 (the NO*, NR_*, SKIP, RCPT_REJ and HDR_LEADSPC flags).
@@ -143,6 +144,17 @@ def fields(replies: list[Packet]) -> list[tuple[str, str]]:
             name, value = packet.data[:-1].split(b"\0")
             out.append((name.decode(), value.decode()))
     return out
+
+
+class Accept:
+    """A handler that accepts everything, with a field saying how much it read (for the tests
+    about framing and connections)."""
+
+    def decide(self, message: MilterMessage) -> MilterActions:
+        return MilterActions([("X-Test", str(len(message.raw)))])
+
+    def unchecked(self, message: MilterMessage, why: str) -> MilterActions:
+        return MilterActions()
 
 
 def serve(scenario: Callable[[int, MilterServer], Awaitable[Any]], handler: MilterHandler, *,

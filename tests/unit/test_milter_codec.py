@@ -10,39 +10,20 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.unit.milter_mta import Mta, conversation, optneg
+from tests.unit import milter_mta
+from tests.unit.milter_mta import Accept, Mta, conversation, optneg
 
 from mailwarden.sources import milter_codec as mc
-from mailwarden.sources.milter import MilterServer
 from mailwarden.sources.milter_codec import MilterProtocolError, Packet, PacketReader, encode
-from mailwarden.sources.milter_session import MilterActions, MilterMessage, Session
+from mailwarden.sources.milter_session import MilterActions, Session
 
 SIMPLE = b"From: a@sender.example\r\nSubject: hello\r\n\r\nHello.\r\n"
 
 
-class Accept:
-    """A handler that accepts everything (the codec tests are about framing)."""
-
-    def decide(self, message: MilterMessage) -> MilterActions:
-        return MilterActions([("X-Test", str(len(message.raw)))])
-
-    def unchecked(self, message: MilterMessage, why: str) -> MilterActions:
-        return MilterActions()
-
-
 def serve(scenario, **options):
-    """Run ``scenario(port, server)`` against a real server on a loopback port."""
-
-    async def main():
-        server = MilterServer(Accept(), max_message_bytes=options.pop("max_message_bytes", 4096),
-                              timeout=5.0, **options)
-        _, port = await server.start("127.0.0.1", 0)
-        try:
-            return await asyncio.wait_for(scenario(port, server), 20)
-        finally:
-            await server.stop()
-
-    return asyncio.run(main())
+    """Run ``scenario(port, server)`` against a real server that accepts everything, on a
+    loopback port."""
+    return milter_mta.serve(scenario, Accept(), timeout=5.0, within=20.0, **options)
 
 
 packets = st.builds(lambda code, data: encode(code, data),

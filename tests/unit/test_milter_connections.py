@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from tests.unit.milter_mta import Mta, conversation, negotiated, optneg, serve
+import uvloop
+from tests.unit.milter_mta import Accept, Mta, conversation, negotiated, optneg, serve
 
 from mailwarden.config import ConfigError, load
 from mailwarden.sources import milter_budget
@@ -25,26 +26,16 @@ from mailwarden.sources import milter_codec as mc
 from mailwarden.sources.milter import MilterConnection, MilterServer
 from mailwarden.sources.milter_budget import ConnectionLimit
 from mailwarden.sources.milter_codec import Packet, PacketReader, encode
-from mailwarden.sources.milter_session import MilterActions, MilterMessage, Session
+from mailwarden.sources.milter_session import Session
 
 SIMPLE = b"From: a@sender.example\r\nSubject: hello\r\n\r\nHello.\r\n"
-
-
-class Accept:
-    """Accepts everything, with a field saying how much it read."""
-
-    def decide(self, message: MilterMessage) -> MilterActions:
-        return MilterActions([("X-Test", str(len(message.raw)))])
-
-    def unchecked(self, message: MilterMessage, why: str) -> MilterActions:
-        return MilterActions()
 
 
 def run(scenario: Callable[[int, MilterServer], Awaitable[Any]], loop: str = "asyncio",
         **options: Any) -> Any:
     """``scenario`` against a server that accepts everything, on asyncio's event loop or on
     uvloop's (as ``mailwarden serve`` runs)."""
-    factory = pytest.importorskip("uvloop").new_event_loop if loop == "uvloop" else None
+    factory = uvloop.new_event_loop if loop == "uvloop" else None  # a dependency
     return serve(scenario, Accept(), timeout=5.0, within=30.0, loop_factory=factory, **options)
 
 

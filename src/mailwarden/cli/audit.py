@@ -119,18 +119,17 @@ def audit_command(
         "（MTA-STS の取得、SMTP の確認）。内部向けの監査専用です。"))] = False,
 ) -> None:
     """The ``audit`` command (help: ``AUDIT_HELP``)."""
-    say = lang  # checked by --lang's callback (cli.common)
-    names = list(domains or []) + (read_domains(file, say) if file is not None else [])
+    names = list(domains or []) + (read_domains(file, lang) if file is not None else [])
     if not names:
-        raise usage_error("cli.audit.no_domain", say)
+        raise usage_error("cli.audit.no_domain", lang)
     if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise usage_error("cli.audit.concurrency", say, value=concurrency, max=MAX_CONCURRENCY)
+        raise usage_error("cli.audit.concurrency", lang, value=concurrency, max=MAX_CONCURRENCY)
     if not 0 < timeout <= 300:
-        raise usage_error("cli.audit.timeout", say, value=timeout)
+        raise usage_error("cli.audit.timeout", lang, value=timeout)
     if relay_test and not probe_smtp:
-        raise usage_error("cli.audit.relay_test", say)
+        raise usage_error("cli.audit.relay_test", lang)
     if html is not None and not html.resolve().parent.is_dir():
-        raise usage_error("cli.audit.no_folder", say, path=html)
+        raise usage_error("cli.audit.no_folder", lang, path=html)
     import asyncio
 
     from mailwarden.audit.dns import DnsClient
